@@ -1,0 +1,32 @@
+# Thin wrapper: the real build is CMake, tests are CTest.
+JOBS ?= $(shell nproc)
+
+.PHONY: all build setup run test test-unit bench fuzz clean
+
+all: build
+
+build:
+	@cmake --preset default >/dev/null
+	@cmake --build --preset default -j $(JOBS)
+
+setup:
+	@scripts/setup.sh
+
+run: setup build
+	./build/agentline run $(ARGS)
+
+test: setup build
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS)
+	ctest --preset default -j 2 --timeout 900
+	ctest --preset asan -j 2 --timeout 900
+
+bench: setup build
+	bench/run.sh
+
+fuzz: setup
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+
+clean:
+	rm -rf build build-asan build-fuzz
