@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <pthread.h>
+#include <re.h>
 #include "core/log.h"
 
 #define LOG_MAX_SECRETS 64
@@ -171,7 +172,7 @@ void log_msg(enum log_level lvl, const char *module, const char *callid,
 		return;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	re_vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_redact(msg, sizeof(msg));
 
@@ -199,9 +200,6 @@ void log_msg(enum log_level lvl, const char *module, const char *callid,
 		if (n > 0 && (size_t)n < sizeof(line)) {
 			int m = snprintf(line + n - 1, sizeof(line) - (size_t)n + 1,
 					 "%s\n", msg);
-			if (callid == NULL && m > 0) {
-				/* text format: "ts lvl mod: msg" */
-			}
 			n = n - 1 + m;
 		}
 	}

@@ -39,9 +39,10 @@ void log_redact(char *buf, size_t len);
 /* Mask a phone number/user part to its last two characters: "***42" */
 const char *log_mask_number(char *buf, size_t sz, const char *num);
 
+/* fmt is a libre re_printf format: %m is an errno value, %J a struct sa *,
+ * %r a struct pl *. */
 void log_msg(enum log_level lvl, const char *module, const char *callid,
-	     const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+	     const char *fmt, ...);
 
 #define log_debug(mod, cid, ...) \
 	do { if (log_get_level() <= LOG_LVL_DEBUG) \

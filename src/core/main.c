@@ -1,2 +1,364 @@
+/*
+ * main.c  agentline command line: run, check, call, version, --help.
+ */
 #include <stdio.h>
-int main(void) { return 0; }
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <re.h>
+#include "core/conf.h"
+#include "core/events.h"
+#include "core/log.h"
+#include "pipeline/app.h"
+#include "sip/call.h"
+#include "sip/ua.h"
+
+#define MOD "main"
+
+extern char **environ;
+
+enum { EXIT_CONFIG = 2 };
+
+struct opts {
+	const char *cmd;
+	const char *file;
+	const char *uri;
+	unsigned duration;
+	const char *sets[256];
+	size_t nsets;
+};
+
+static struct {
+	bool stopping;
+	int exit_code;
+	struct call *outcall;
+	unsigned duration;
+	struct tmr tmr;
+} run;
+
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"agentline %s - a phone line for an AI agent\n"
+		"\n"
+		"usage: agentline run   [-c FILE] [--set key=value]...\n"
+		"       agentline check [-c FILE] [--set key=value]...\n"
+		"       agentline call  SIP-URI|NUMBER [-c FILE] "
+		"[--set key=value]... [--duration SECS]\n"
+		"       agentline version\n"
+		"       agentline --help\n"
+		"\n"
+		"  run     answer (and place) calls in the foreground until "
+		"SIGTERM/SIGINT\n"
+		"  check   validate the configuration: exit 0, or 2 with one "
+		"line per problem\n"
+		"  call    place one call, print its outcome as JSON, exit 0 "
+		"if answered\n"
+		"\n"
+		"  -c, --config FILE   configuration file (key = value lines)\n"
+		"  --set key=value     override one key (highest precedence)\n"
+		"  --duration SECS     call: hang up after SECS once answered "
+		"(default: when the app ends, or 30)\n"
+		"\n"
+		"Every key may also be set with the environment variable "
+		"AGENTLINE_<KEY>;\nsecrets may be given as <key>_file. "
+		"Precedence: default < file < env < --set.\n"
+		"\nOptions (key, type, default):\n",
+		AGENTLINE_VERSION);
+	fflush(f);
+	(void)re_fprintf(f, "%H", conf_print_help, NULL);
+}
+
+
+static int parse_args(struct opts *o, int argc, char *argv[])
+{
+	memset(o, 0, sizeof(*o));
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			o->cmd = "help";
+			return 0;
+		}
+		else if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
+			if (++i >= argc)
+				return EINVAL;
+			o->file = argv[i];
+		}
+		else if (!strcmp(a, "--set")) {
+			if (++i >= argc || o->nsets >= 256)
+				return EINVAL;
+			o->sets[o->nsets++] = argv[i];
+		}
+		else if (!strncmp(a, "--set=", 6)) {
+			if (o->nsets >= 256)
+				return EINVAL;
+			o->sets[o->nsets++] = a + 6;
+		}
+		else if (!strcmp(a, "--duration")) {
+			if (++i >= argc)
+				return EINVAL;
+			o->duration = (unsigned)atoi(argv[i]);
+		}
+		else if (a[0] == '-') {
+			fprintf(stderr, "agentline: unknown option %s\n", a);
+			return EINVAL;
+		}
+		else if (!o->cmd) {
+			o->cmd = a;
+		}
+		else if (!strcmp(o->cmd, "call") && !o->uri) {
+			o->uri = a;
+		}
+		else {
+			fprintf(stderr, "agentline: unexpected argument %s\n",
+				a);
+			return EINVAL;
+		}
+	}
+	return 0;
+}
+
+
+static void conf_err_print(const char *line, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "%s\n", line);
+}
+
+
+/* Load defaults < file < env < --set; returns problems found. */
+static unsigned load_conf(struct conf **confp, const struct opts *o)
+{
+	struct conf *conf = NULL;
+	unsigned problems = 0;
+
+	if (conf_alloc(&conf))
+		return 1;
+	if (o->file && conf_load_file(conf, o->file, conf_err_print, NULL))
+		problems++;
+	if (conf_load_env(conf, environ, conf_err_print, NULL))
+		problems++;
+	for (size_t i = 0; i < o->nsets; i++) {
+		if (conf_set_arg(conf, o->sets[i], conf_err_print, NULL))
+			problems++;
+	}
+	problems += conf_validate(conf, conf_err_print, NULL);
+	*confp = conf;
+	return problems;
+}
+
+
+static void apply_logging(const struct conf *conf)
+{
+	enum log_level lvl;
+
+	if (0 == log_level_parse(&lvl, conf_str(conf, "log_level")))
+		log_set_level(lvl);
+	log_set_format(!strcmp(conf_str(conf, "log_format"), "json") ?
+		       LOG_FMT_JSON : LOG_FMT_TEXT);
+	conf_register_secrets(conf);
+}
+
+
+static void exit_handler(void *arg)
+{
+	(void)arg;
+	re_cancel();
+}
+
+
+static void signal_handler(int sig)
+{
+	if (run.stopping) {
+		log_warn(MOD, NULL, "second signal %d: exiting now", sig);
+		re_cancel();
+		return;
+	}
+	run.stopping = true;
+	log_info(MOD, NULL, "signal %d: draining", sig);
+	ua_shutdown(exit_handler, NULL);
+}
+
+
+static void call_done_tmr(void *arg)
+{
+	(void)arg;
+	ua_shutdown(exit_handler, NULL);
+}
+
+
+static void duration_tmr(void *arg)
+{
+	(void)arg;
+	if (run.outcall)
+		call_hangup(run.outcall, "local_bye");
+}
+
+
+static void outcome_handler(struct call *call, enum call_outcome o,
+			    uint16_t scode, void *arg)
+{
+	(void)call;
+	(void)arg;
+
+	printf("{\"outcome\":\"%s\",\"sip_code\":%u}\n",
+	       call_outcome_name(o), scode);
+	fflush(stdout);
+	run.exit_code = o == CALL_OUTCOME_ANSWERED ? 0 : 1;
+	if (o == CALL_OUTCOME_ANSWERED) {
+		tmr_start(&run.tmr, run.duration * 1000ull, duration_tmr,
+			  NULL);
+	}
+	else {
+		run.outcall = NULL;
+		tmr_start(&run.tmr, 0, call_done_tmr, NULL);
+	}
+}
+
+
+static void events_call_watch(const char *json, void *arg)
+{
+	(void)arg;
+	/* `call`: stop once our call has ended */
+	if (run.outcall && strstr(json, "\"event\":\"call_ended\"") &&
+	    strstr(json, call_id(run.outcall))) {
+		run.outcall = NULL;
+		tmr_start(&run.tmr, 0, call_done_tmr, NULL);
+	}
+}
+
+
+static int cmd_run(const struct opts *o, bool one_call)
+{
+	struct conf *conf = NULL;
+	unsigned problems;
+	int err;
+
+	problems = load_conf(&conf, o);
+	if (problems) {
+		fprintf(stderr, "agentline: %u configuration problem%s\n",
+			problems, problems > 1 ? "s" : "");
+		mem_deref(conf);
+		return EXIT_CONFIG;
+	}
+	apply_logging(conf);
+
+	err = libre_init();
+	if (err) {
+		log_error(MOD, NULL, "libre init failed: %m", err);
+		mem_deref(conf);
+		return 1;
+	}
+
+	if (conf_isset(conf, "events_file") &&
+	    *conf_str(conf, "events_file")) {
+		err = events_open_file(conf_str(conf, "events_file"));
+		if (err) {
+			log_error(MOD, NULL, "events_file: cannot open: %m",
+				  err);
+			goto out;
+		}
+	}
+
+	err = app_init(conf_str(conf, "app"));
+	if (err)
+		goto out;
+
+	err = ua_init(conf);
+	if (err) {
+		log_error(MOD, NULL, "cannot start the SIP user agent: %m",
+			  err);
+		goto out;
+	}
+
+	log_info(MOD, NULL, "agentline %s", AGENTLINE_VERSION);
+	ua_print_banner();
+
+	if (one_call) {
+		tmr_init(&run.tmr);
+		run.duration = o->duration ? o->duration : 30;
+		run.exit_code = 1;
+		events_subscribe(events_call_watch, NULL);
+		err = ua_connect(&run.outcall, o->uri, 0, outcome_handler,
+				 NULL);
+		if (err) {
+			log_error(MOD, NULL, "cannot place the call: %m", err);
+			printf("{\"outcome\":\"failed\",\"sip_code\":0}\n");
+			goto out;
+		}
+	}
+	log_info(MOD, NULL, "agentline ready");
+
+	err = re_main(signal_handler);
+	log_info(MOD, NULL, "stopped");
+
+ out:
+	tmr_cancel(&run.tmr);
+	ua_close();
+	app_close();
+	events_close();
+	mem_deref(conf);
+	libre_close();
+	log_secret_clear();
+	if (one_call)
+		return err ? 1 : run.exit_code;
+	return err ? 1 : 0;
+}
+
+
+static int cmd_check(const struct opts *o)
+{
+	struct conf *conf = NULL;
+	unsigned problems = load_conf(&conf, o);
+
+	if (!problems) {
+		if (app_init(conf_str(conf, "app")))
+			problems++;
+		app_close();
+	}
+	mem_deref(conf);
+	if (problems)
+		return EXIT_CONFIG;
+	printf("configuration ok\n");
+	return 0;
+}
+
+
+int main(int argc, char *argv[])
+{
+	struct opts o;
+
+	if (parse_args(&o, argc, argv)) {
+		usage(stderr);
+		return EXIT_CONFIG;
+	}
+	if (!o.cmd) {
+		usage(stderr);
+		return EXIT_CONFIG;
+	}
+	if (!strcmp(o.cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(o.cmd, "version")) {
+		printf("agentline %s\n", AGENTLINE_VERSION);
+		return 0;
+	}
+	if (!strcmp(o.cmd, "check"))
+		return cmd_check(&o);
+	if (!strcmp(o.cmd, "run"))
+		return cmd_run(&o, false);
+	if (!strcmp(o.cmd, "call")) {
+		if (!o.uri) {
+			fprintf(stderr, "agentline call: missing SIP URI\n");
+			return EXIT_CONFIG;
+		}
+		return cmd_run(&o, true);
+	}
+	fprintf(stderr, "agentline: unknown command \"%s\"\n", o.cmd);
+	usage(stderr);
+	return EXIT_CONFIG;
+}

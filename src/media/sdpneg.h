@@ -1,0 +1,71 @@
+/*
+ * sdpneg.h  SDP offer/answer for one audio stream: codec choice by our
+ *           preference, telephone-event, direction (hold), SDES-SRTP
+ *           (RFC 4568) key exchange.  Pure logic on libre's sdp module: no
+ *           sockets, so it is unit tested and fuzzed directly.
+ *
+ * Main thread only.
+ */
+#ifndef AGENTLINE_SDPNEG_H
+#define AGENTLINE_SDPNEG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <re.h>
+#include "media/codec.h"
+
+enum srtp_mode {
+	SRTP_OFF = 0,
+	SRTP_OPTIONAL,
+	SRTP_MANDATORY,
+};
+
+enum { SRTP_KEYLEN = 30, SDPNEG_TE_PT = 101 };
+
+struct sdpneg_prefs {
+	enum codec_id codecv[CODEC_COUNT];
+	size_t codecc;
+	enum srtp_mode srtp;
+};
+
+/* What was agreed; filled by sdpneg_answer / sdpneg_decode_answer. */
+struct sdpneg_result {
+	const struct codec_info *codec;
+	int tx_pt;             /* payload type to send the codec with      */
+	int rx_pt;             /* payload type we expect to receive         */
+	int te_tx_pt;          /* telephone-event pt to send, -1 = none     */
+	int te_rx_pt;          /* telephone-event pt we receive, -1 = none  */
+	struct sa raddr;       /* remote RTP address (0.0.0.0 = hold)       */
+	struct sa raddr_rtcp;
+	enum sdp_dir dir;      /* negotiated direction from our side        */
+	bool srtp;
+	enum srtp_suite suite;
+	uint8_t rkey[SRTP_KEYLEN]; /* remote master key+salt (they send)  */
+	uint8_t lkey[SRTP_KEYLEN]; /* local master key+salt (we send)     */
+};
+
+/* SIP status codes for a refused offer */
+enum { SDPNEG_NOT_ACCEPTABLE = 488 };
+
+/* Build our offer (outbound call). The new session in sessp is a new session that must be
+ * kept to decode the answer; lkey is generated when SRTP is on. */
+int sdpneg_offer(struct sdp_session **sessp, struct mbuf **mbp,
+		 const struct sa *laddr, const struct sdpneg_prefs *prefs,
+		 struct sdpneg_result *res);
+/* Decode the answer to our offer into res. EPROTO when unusable. */
+int sdpneg_decode_answer(struct sdp_session *sess, struct mbuf *mb,
+			 const struct sdpneg_prefs *prefs,
+			 struct sdpneg_result *res);
+/* Answer a remote offer. On success new session and SDP are returned; res is filled.
+ * hold_local: answer with our side on hold too.  On refusal returns
+ * EPROTO and *scodep = 488 with *reasonp naming why. A non-SDP body
+ * returns EBADMSG. keep_lkey: reuse res->lkey (re-INVITE). */
+int sdpneg_answer(struct sdp_session **sessp, struct mbuf **mbp,
+		  const struct sa *laddr, const struct sdpneg_prefs *prefs,
+		  struct mbuf *offer, bool keep_lkey,
+		  struct sdpneg_result *res, uint16_t *scodep,
+		  const char **reasonp);
+
+int sdpneg_prefs_parse(struct sdpneg_prefs *prefs, const char *codecs);
+
+#endif

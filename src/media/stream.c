@@ -1,0 +1,804 @@
+/*
+ * stream.c  One call's audio media on the main loop's 20 ms media clock.
+ */
+#include <string.h>
+#include <time.h>
+#include <re.h>
+#include "core/log.h"
+#include "media/codec.h"
+#include "media/dtmf.h"
+#include "media/jitbuf.h"
+#include "media/playq.h"
+#include "media/wav.h"
+#include "media/stream.h"
+
+#define MOD "media"
+
+enum {
+	PLAYQ_SECS = 60,            /* agent audio queued at most          */
+	RTP_HDR = 12,
+	SRTP_ROOM = 16,             /* auth tag + MKI headroom             */
+	LATE_HIST = 2048,           /* lateness histogram buckets (10 us)  */
+};
+
+struct mstream {
+	struct le le;               /* in mclock.streams while started     */
+	/* main thread */
+	struct mstream_cfg cfg;
+	char *record_path;
+	char callid[64];
+	struct rtp_sock *rtp;
+	struct udp_helper *uh_rtp, *uh_rtcp;
+	struct srtp *srtp_tx, *srtp_rx;
+	uint8_t srtp_lkey[SRTP_KEYLEN], srtp_rkey[SRTP_KEYLEN];
+	enum srtp_suite srtp_suite;
+	struct sdp_session *sdp;
+	struct sdpneg_result res;
+	bool have_media;
+	bool started;
+	struct codec_state *codec;
+	struct jitbuf *jb;
+	struct dtmf_rx *dtmf_rx;
+	struct dtmf_tx *dtmf_tx;
+	struct dtmf_inband *inband;
+	struct wav_writer *rec;
+	struct mbuf *txmb;
+	struct sa txdst, rtcpdst;
+	bool latched, rtcp_latched;
+	uint32_t tx_ts;
+	uint64_t start_ms, last_rx_ms, frames;
+	bool timed_out;
+	struct mstream_stats st;
+	mstream_audio_h *audioh;
+	void *audio_arg;
+	mstream_dtmf_h *dtmfh;
+	void *dtmf_arg;
+	mstream_timeout_h *timeouth;
+	void *arg;
+	/* producer thread + main thread (lock-free) */
+	struct playq *pq;
+};
+
+static struct {
+	struct list streams;
+	struct tmr tmr;
+	uint64_t next_us;
+	bool running;
+	uint64_t late_hist[LATE_HIST];
+	uint64_t late_count, late_max;
+} mclock;
+
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
+}
+
+
+const char *dtmf_source_name(enum dtmf_source src)
+{
+	switch (src) {
+	case DTMF_SRC_RFC4733: return "rfc4733";
+	case DTMF_SRC_INFO:    return "info";
+	case DTMF_SRC_INBAND:  return "inband";
+	default:               return "?";
+	}
+}
+
+
+static void destructor(void *arg)
+{
+	struct mstream *ms = arg;
+
+	list_unlink(&ms->le);
+	mem_deref(ms->uh_rtp);
+	mem_deref(ms->uh_rtcp);
+	mem_deref(ms->rtp);
+	mem_deref(ms->srtp_tx);
+	mem_deref(ms->srtp_rx);
+	mem_deref(ms->sdp);
+	mem_deref(ms->codec);
+	mem_deref(ms->jb);
+	mem_deref(ms->dtmf_rx);
+	mem_deref(ms->dtmf_tx);
+	mem_deref(ms->inband);
+	mem_deref(ms->rec);
+	mem_deref(ms->txmb);
+	mem_deref(ms->pq);
+	mem_deref(ms->record_path);
+	memset(ms->srtp_lkey, 0, sizeof(ms->srtp_lkey));
+	memset(ms->srtp_rkey, 0, sizeof(ms->srtp_rkey));
+}
+
+
+/* --- SRTP as UDP helpers below the RTP stack --- */
+
+static bool srtp_send_h(int *err, struct sa *dst, struct mbuf *mb, void *arg)
+{
+	struct mstream *ms = arg;
+	(void)dst;
+
+	if (!ms->srtp_tx)
+		return false;
+	*err = srtp_encrypt(ms->srtp_tx, mb);
+	return false; /* continue sending (encrypted) */
+}
+
+
+static bool srtp_recv_h(struct sa *src, struct mbuf *mb, void *arg)
+{
+	struct mstream *ms = arg;
+	(void)src;
+
+	if (!ms->srtp_rx)
+		return false;
+	if (srtp_decrypt(ms->srtp_rx, mb)) {
+		log_debug(MOD, ms->callid, "SRTP packet failed to decrypt");
+		return true; /* drop */
+	}
+	return false;
+}
+
+
+static bool srtcp_send_h(int *err, struct sa *dst, struct mbuf *mb, void *arg)
+{
+	struct mstream *ms = arg;
+	(void)dst;
+
+	if (!ms->srtp_tx)
+		return false;
+	*err = srtcp_encrypt(ms->srtp_tx, mb);
+	return false;
+}
+
+
+static bool srtcp_recv_h(struct sa *src, struct mbuf *mb, void *arg)
+{
+	struct mstream *ms = arg;
+	(void)src;
+
+	if (!ms->srtp_rx)
+		return false;
+	if (srtcp_decrypt(ms->srtp_rx, mb))
+		return true;
+	return false;
+}
+
+
+static void dtmf_digit_handler(char digit, unsigned duration_ms, void *arg)
+{
+	struct mstream *ms = arg;
+	(void)duration_ms;
+
+	if (ms->dtmfh)
+		ms->dtmfh(digit, DTMF_SRC_RFC4733, ms->dtmf_arg);
+}
+
+
+static void inband_digit_handler(char digit, unsigned duration_ms, void *arg)
+{
+	struct mstream *ms = arg;
+	(void)duration_ms;
+
+	if (ms->dtmfh)
+		ms->dtmfh(digit, DTMF_SRC_INBAND, ms->dtmf_arg);
+}
+
+
+void mstream_dtmf_info(struct mstream *ms, char digit)
+{
+	if (ms && ms->dtmfh)
+		ms->dtmfh(digit, DTMF_SRC_INFO, ms->dtmf_arg);
+}
+
+
+static void rtp_recv_handler(const struct sa *src, const struct rtp_header *hdr,
+			     struct mbuf *mb, void *arg)
+{
+	struct mstream *ms = arg;
+	const uint8_t *p = mbuf_buf(mb);
+	size_t len = mbuf_get_left(mb);
+	bool ours;
+
+	if (!ms->have_media)
+		return;
+
+	ours = hdr->pt == ms->res.rx_pt ||
+		(ms->res.te_rx_pt >= 0 && hdr->pt == ms->res.te_rx_pt);
+	if (!ours) {
+		log_debug(MOD, ms->callid, "RTP with unexpected pt %u",
+			  hdr->pt);
+		return;
+	}
+
+	ms->last_rx_ms = now_us() / 1000;
+	ms->st.rx_packets++;
+	ms->st.rx_bytes += len;
+
+	/* symmetric RTP: answer to where the media really comes from */
+	if (!sa_cmp(src, &ms->txdst, SA_ALL)) {
+		if (!ms->latched || sa_isset(&ms->txdst, SA_ADDR) == false)
+			log_debug(MOD, ms->callid, "latching RTP to %J", src);
+		ms->txdst = *src;
+		ms->latched = true;
+		if (!ms->rtcp_latched) {
+			ms->rtcpdst = *src;
+			sa_set_port(&ms->rtcpdst, sa_port(src) + 1);
+			rtcp_start(ms->rtp, NULL, &ms->rtcpdst);
+		}
+	}
+
+	if (ms->res.te_rx_pt >= 0 && hdr->pt == ms->res.te_rx_pt) {
+		(void)dtmf_rx_packet(ms->dtmf_rx, hdr->ts, hdr->m, p, len);
+		return;
+	}
+
+	if (jitbuf_put(ms->jb, hdr->seq, hdr->ts, p, len) == EALREADY)
+		ms->st.late++;
+}
+
+
+static void rtcp_recv_handler(const struct sa *src, struct rtcp_msg *msg,
+			      void *arg)
+{
+	struct mstream *ms = arg;
+
+	ms->st.rtcp_rx++;
+	if (!sa_cmp(src, &ms->rtcpdst, SA_ALL)) {
+		ms->rtcpdst = *src;
+		ms->rtcp_latched = true;
+		rtcp_start(ms->rtp, NULL, &ms->rtcpdst);
+	}
+
+	if (msg->hdr.pt == RTCP_SR && msg->hdr.count > 0 && msg->r.sr.rrv) {
+		ms->st.remote_lost = msg->r.sr.rrv[0].lost;
+		ms->st.remote_jitter_ms = msg->r.sr.rrv[0].jitter * 1000.0 /
+			(ms->res.codec ? ms->res.codec->clock : 8000);
+	}
+	else if (msg->hdr.pt == RTCP_RR && msg->hdr.count > 0 &&
+		 msg->r.rr.rrv) {
+		ms->st.remote_lost = msg->r.rr.rrv[0].lost;
+		ms->st.remote_jitter_ms = msg->r.rr.rrv[0].jitter * 1000.0 /
+			(ms->res.codec ? ms->res.codec->clock : 8000);
+	}
+}
+
+
+int mstream_alloc(struct mstream **msp, const struct mstream_cfg *cfg,
+		  const char *callid, mstream_timeout_h *timeouth, void *arg)
+{
+	struct mstream *ms;
+	int err;
+
+	if (!msp || !cfg)
+		return EINVAL;
+
+	ms = mem_zalloc(sizeof(*ms), destructor);
+	if (!ms)
+		return ENOMEM;
+
+	ms->cfg = *cfg;
+	ms->cfg.record_path = NULL;
+	str_ncpy(ms->callid, callid ? callid : "-", sizeof(ms->callid));
+	ms->timeouth = timeouth;
+	ms->arg = arg;
+
+	if (cfg->record_path) {
+		err = str_dup(&ms->record_path, cfg->record_path);
+		if (err)
+			goto out;
+	}
+
+	err = rtp_listen(&ms->rtp, IPPROTO_UDP, &cfg->laddr, cfg->port_min,
+			 cfg->port_max, true, rtp_recv_handler,
+			 rtcp_recv_handler, ms);
+	if (err) {
+		log_warn(MOD, ms->callid, "no free RTP port in %u-%u: %m",
+			 cfg->port_min, cfg->port_max, err);
+		goto out;
+	}
+
+	err  = udp_register_helper(&ms->uh_rtp, rtp_sock(ms->rtp), 10,
+				   srtp_send_h, srtp_recv_h, ms);
+	err |= udp_register_helper(&ms->uh_rtcp, rtcp_sock(ms->rtp), 10,
+				   srtcp_send_h, srtcp_recv_h, ms);
+	if (err)
+		goto out;
+
+	err  = playq_alloc(&ms->pq, (size_t)AUDIO_SRATE * PLAYQ_SECS);
+	err |= dtmf_rx_alloc(&ms->dtmf_rx, 8000, dtmf_digit_handler, ms);
+	err |= dtmf_tx_alloc(&ms->dtmf_tx, 8000);
+	if (!err && cfg->dtmf_inband)
+		err = dtmf_inband_alloc(&ms->inband, inband_digit_handler,
+					ms);
+	if (err)
+		goto out;
+
+	ms->txmb = mbuf_alloc(RTP_HDR + CODEC_MAX_PAYLOAD + SRTP_ROOM);
+	if (!ms->txmb) {
+		err = ENOMEM;
+		goto out;
+	}
+	ms->tx_ts = rand_u32();
+
+ out:
+	if (err)
+		mem_deref(ms);
+	else
+		*msp = ms;
+	return err;
+}
+
+
+void mstream_set_audio_handler(struct mstream *ms, mstream_audio_h *h,
+			       void *arg)
+{
+	if (!ms)
+		return;
+	ms->audioh = h;
+	ms->audio_arg = arg;
+}
+
+
+void mstream_set_dtmf_handler(struct mstream *ms, mstream_dtmf_h *h,
+			      void *arg)
+{
+	if (!ms)
+		return;
+	ms->dtmfh = h;
+	ms->dtmf_arg = arg;
+}
+
+
+uint16_t mstream_lport(const struct mstream *ms)
+{
+	return ms ? sa_port(rtp_local(ms->rtp)) : 0;
+}
+
+
+static void local_addr(const struct mstream *ms, struct sa *laddr)
+{
+	*laddr = ms->cfg.laddr;
+	sa_set_port(laddr, mstream_lport(ms));
+}
+
+
+/* Apply a negotiation result: codec, jitter buffer, SRTP, destination. */
+static int apply_media(struct mstream *ms, const struct sdpneg_result *res)
+{
+	const struct codec_info *prev = ms->res.codec;
+	int err = 0;
+
+	if (!ms->codec || prev != res->codec) {
+		struct codec_state *cs = NULL;
+		err = codec_state_alloc(&cs, res->codec);
+		if (err)
+			return err;
+		mem_deref(ms->codec);
+		ms->codec = cs;
+	}
+
+	if (!ms->jb) {
+		unsigned minf = ms->cfg.jitter_min_ms / AUDIO_PTIME;
+		unsigned maxf = ms->cfg.jitter_max_ms / AUDIO_PTIME;
+		if (maxf < minf + 2)
+			maxf = minf + 2;
+		err = jitbuf_alloc(&ms->jb, minf, maxf, CODEC_MAX_PAYLOAD);
+		if (err)
+			return err;
+	}
+	else if (prev != res->codec) {
+		jitbuf_flush(ms->jb);
+	}
+
+	if (res->srtp) {
+		bool rekey = !ms->srtp_tx || ms->srtp_suite != res->suite ||
+			memcmp(ms->srtp_lkey, res->lkey, SRTP_KEYLEN) ||
+			memcmp(ms->srtp_rkey, res->rkey, SRTP_KEYLEN);
+		if (rekey) {
+			struct srtp *tx = NULL, *rx = NULL;
+			err  = srtp_alloc(&tx, res->suite, res->lkey,
+					  SRTP_KEYLEN, 0);
+			err |= srtp_alloc(&rx, res->suite, res->rkey,
+					  SRTP_KEYLEN, 0);
+			if (err) {
+				mem_deref(tx);
+				mem_deref(rx);
+				return err ? err : EINVAL;
+			}
+			mem_deref(ms->srtp_tx);
+			mem_deref(ms->srtp_rx);
+			ms->srtp_tx = tx;
+			ms->srtp_rx = rx;
+			ms->srtp_suite = res->suite;
+			memcpy(ms->srtp_lkey, res->lkey, SRTP_KEYLEN);
+			memcpy(ms->srtp_rkey, res->rkey, SRTP_KEYLEN);
+		}
+	}
+	else {
+		ms->srtp_tx = mem_deref(ms->srtp_tx);
+		ms->srtp_rx = mem_deref(ms->srtp_rx);
+	}
+
+	/* a new remote address from signalling replaces a latched one */
+	if (!ms->have_media || !sa_cmp(&res->raddr, &ms->res.raddr, SA_ALL)) {
+		ms->txdst = res->raddr;
+		ms->rtcpdst = res->raddr_rtcp;
+		ms->latched = false;
+		ms->rtcp_latched = false;
+		if (ms->started && sa_isset(&ms->rtcpdst, SA_ALL))
+			rtcp_start(ms->rtp, NULL, &ms->rtcpdst);
+	}
+
+	ms->res = *res;
+	ms->have_media = true;
+	rtcp_set_srate(ms->rtp, res->codec->clock, res->codec->clock);
+	return 0;
+}
+
+
+int mstream_offer(struct mstream *ms, struct mbuf **mbp)
+{
+	struct sdp_session *sess = NULL;
+	struct sa laddr;
+	int err;
+
+	if (!ms || !mbp)
+		return EINVAL;
+
+	local_addr(ms, &laddr);
+	err = sdpneg_offer(&sess, mbp, &laddr, &ms->cfg.prefs, &ms->res);
+	if (err)
+		return err;
+	mem_deref(ms->sdp);
+	ms->sdp = sess;
+	return 0;
+}
+
+
+int mstream_answer_decode(struct mstream *ms, struct mbuf *mb)
+{
+	struct sdpneg_result res;
+	int err;
+
+	if (!ms || !mb || !ms->sdp)
+		return EINVAL;
+
+	res = ms->res;
+	err = sdpneg_decode_answer(ms->sdp, mb, &ms->cfg.prefs, &res);
+	if (err)
+		return err;
+	return apply_media(ms, &res);
+}
+
+
+int mstream_offer_decode(struct mstream *ms, struct mbuf *offer,
+			 struct mbuf **answerp, uint16_t *scodep,
+			 const char **reasonp)
+{
+	struct sdp_session *sess = NULL;
+	struct sdpneg_result res;
+	struct sa laddr;
+	int err;
+
+	if (!ms || !offer || !answerp || !scodep)
+		return EINVAL;
+
+	res = ms->res;
+	local_addr(ms, &laddr);
+	err = sdpneg_answer(&sess, answerp, &laddr, &ms->cfg.prefs, offer,
+			    ms->have_media && ms->srtp_tx != NULL, &res,
+			    scodep, reasonp);
+	if (err)
+		return err;
+
+	err = apply_media(ms, &res);
+	if (err) {
+		*answerp = mem_deref(*answerp);
+		mem_deref(sess);
+		*scodep = 500;
+		return err;
+	}
+	mem_deref(ms->sdp);
+	ms->sdp = sess;
+	return 0;
+}
+
+
+const struct sdpneg_result *mstream_media(const struct mstream *ms)
+{
+	return ms && ms->have_media ? &ms->res : NULL;
+}
+
+
+void mstream_stop(struct mstream *ms)
+{
+	if (!ms)
+		return;
+	list_unlink(&ms->le);
+	ms->audioh = NULL;
+	ms->dtmfh = NULL;
+	ms->timeouth = NULL;
+	ms->started = false;
+	ms->have_media = false;
+}
+
+
+bool mstream_started(const struct mstream *ms)
+{
+	return ms && ms->started;
+}
+
+
+size_t mstream_play(struct mstream *ms, const int16_t *pcm, size_t n)
+{
+	return ms ? playq_push(ms->pq, pcm, n) : 0;
+}
+
+
+void mstream_flush(struct mstream *ms, unsigned fade_ms)
+{
+	if (ms)
+		playq_flush(ms->pq, (size_t)fade_ms * AUDIO_SRATE / 1000);
+}
+
+
+size_t mstream_play_level(const struct mstream *ms)
+{
+	return ms ? playq_level(ms->pq) : 0;
+}
+
+
+int mstream_send_dtmf(struct mstream *ms, const char *digits)
+{
+	if (!ms)
+		return EINVAL;
+	if (!ms->have_media || ms->res.te_tx_pt < 0)
+		return ENOTSUP;
+	return dtmf_tx_queue(ms->dtmf_tx, digits);
+}
+
+
+void mstream_stats(const struct mstream *ms, struct mstream_stats *st)
+{
+	struct jitbuf_stats js;
+	struct rtcp_stats rs;
+
+	if (!ms || !st)
+		return;
+	*st = ms->st;
+	if (ms->jb) {
+		jitbuf_stats(ms->jb, &js);
+		st->lost = js.n_lost;
+	}
+	memset(&rs, 0, sizeof(rs));
+	if (ms->rtp && 0 == rtcp_stats(ms->rtp, rtp_sess_ssrc(ms->rtp), &rs))
+		st->jitter_ms = rs.rx.jit / 1000.0;
+}
+
+
+static bool can_send(const struct mstream *ms)
+{
+	return ms->have_media && (ms->res.dir & SDP_SENDONLY) &&
+		sa_isset(&ms->txdst, SA_ALL) &&
+		!sa_is_any(&ms->txdst);
+}
+
+
+static void send_packet(struct mstream *ms, uint8_t pt, bool marker,
+			uint32_t ts, const uint8_t *payload, size_t len)
+{
+	struct mbuf *mb = ms->txmb;
+	int err;
+
+	mb->pos = RTP_HDR;
+	mb->end = RTP_HDR;
+	if (mbuf_write_mem(mb, payload, len))
+		return;
+	mb->pos = RTP_HDR;
+	err = rtp_send(ms->rtp, &ms->txdst, false, marker, pt, ts, mb);
+	if (err) {
+		log_debug(MOD, ms->callid, "RTP send failed: %m", err);
+		return;
+	}
+	ms->st.tx_packets++;
+	ms->st.tx_bytes += len;
+}
+
+
+/* One 20 ms step of a stream: receive side then send side. */
+static void mstream_tick(struct mstream *ms, uint64_t now_ms)
+{
+	int16_t rx[AUDIO_FRAME_SAMPLES], tx[AUDIO_FRAME_SAMPLES];
+	uint8_t buf[CODEC_MAX_PAYLOAD];
+	size_t len = sizeof(buf), n = AUDIO_FRAME_SAMPLES;
+	uint64_t ts_ms = ms->frames * AUDIO_PTIME;
+	const struct codec_info *ci = ms->res.codec;
+	uint8_t ev[4];
+	bool marker, end;
+	uint32_t ago;
+
+	++ms->frames;
+
+	/* receive: jitter buffer → decoder → caller frame */
+	switch (jitbuf_get(ms->jb, buf, &len)) {
+
+	case JITBUF_FRAME:
+		if (codec_decode(ms->codec, buf, len, rx, &n) ||
+		    n != AUDIO_FRAME_SAMPLES) {
+			memset(rx, 0, sizeof(rx));
+		}
+		break;
+
+	case JITBUF_LOST:
+		ms->st.concealed++;
+		if (codec_conceal(ms->codec, rx))
+			memset(rx, 0, sizeof(rx));
+		break;
+
+	default:
+		memset(rx, 0, sizeof(rx));
+		break;
+	}
+
+	if (ms->inband && ms->res.te_rx_pt < 0)
+		dtmf_inband_feed(ms->inband, rx, AUDIO_FRAME_SAMPLES);
+
+	if (ms->audioh)
+		ms->audioh(rx, AUDIO_FRAME_SAMPLES, ts_ms, ms->audio_arg);
+
+	/* send: playout queue → encoder → RTP (or a DTMF event) */
+	(void)playq_pull(ms->pq, tx, AUDIO_FRAME_SAMPLES);
+	ms->tx_ts += ci->ts_per_frame;
+
+	if (can_send(ms)) {
+		if (dtmf_tx_busy(ms->dtmf_tx) &&
+		    dtmf_tx_poll(ms->dtmf_tx, ev, &marker, &ago, &end)) {
+			send_packet(ms, (uint8_t)ms->res.te_tx_pt, marker,
+				    ms->tx_ts - ago * ci->ts_per_frame,
+				    ev, sizeof(ev));
+			if (end) {
+				/* RFC 4733: end packet sent 3 times */
+			}
+		}
+		else {
+			len = sizeof(buf);
+			if (0 == codec_encode(ms->codec, tx, buf, &len))
+				send_packet(ms, (uint8_t)ms->res.tx_pt,
+					    ms->frames == 1, ms->tx_ts,
+					    buf, len);
+		}
+	}
+
+	if (ms->rec) {
+		int16_t st[AUDIO_FRAME_SAMPLES * 2];
+		for (size_t i = 0; i < AUDIO_FRAME_SAMPLES; i++) {
+			st[2*i] = rx[i];
+			st[2*i + 1] = tx[i];
+		}
+		(void)wav_writer_write(ms->rec, st, AUDIO_FRAME_SAMPLES);
+	}
+
+	/* RTP inactivity watchdog (not while the peer holds us) */
+	if (!ms->timed_out && ms->timeouth && (ms->res.dir & SDP_RECVONLY) &&
+	    now_ms - ms->last_rx_ms > ms->cfg.rtp_timeout_secs * 1000ull) {
+		ms->timed_out = true;
+		ms->timeouth(ms->arg);
+	}
+	else if (!(ms->res.dir & SDP_RECVONLY)) {
+		ms->last_rx_ms = now_ms;
+	}
+}
+
+
+static void mclock_handler(void *arg)
+{
+	uint64_t now = now_us();
+	uint64_t late, delay;
+	struct le *le;
+	(void)arg;
+
+	/* a wake-up that came early by less than a millisecond counts */
+	if (now + 500 < mclock.next_us) {
+		delay = (mclock.next_us - now) / 1000;
+		tmr_start(&mclock.tmr, delay, mclock_handler, NULL);
+		return;
+	}
+
+	late = now > mclock.next_us ? now - mclock.next_us : 0;
+	if (late > 200000) {
+		/* the loop was blocked: resynchronise instead of bursting */
+		mclock.next_us = now;
+		late = 0;
+	}
+	mclock.late_hist[late / 10 < LATE_HIST ? late / 10 : LATE_HIST - 1]++;
+	mclock.late_count++;
+	if (late > mclock.late_max)
+		mclock.late_max = late;
+
+	le = mclock.streams.head;
+	while (le) {
+		struct mstream *ms = le->data;
+		le = le->next;   /* the handler may end the call */
+		mstream_tick(ms, now / 1000);
+	}
+
+	mclock.next_us += AUDIO_PTIME * 1000;
+	now = now_us();
+	delay = mclock.next_us > now ? (mclock.next_us - now) / 1000 : 0;
+	tmr_start(&mclock.tmr, delay, mclock_handler, NULL);
+}
+
+
+int mclock_init(void)
+{
+	list_init(&mclock.streams);
+	tmr_init(&mclock.tmr);
+	mclock.next_us = now_us() + AUDIO_PTIME * 1000;
+	mclock.running = true;
+	tmr_start(&mclock.tmr, AUDIO_PTIME, mclock_handler, NULL);
+	return 0;
+}
+
+
+void mclock_close(void)
+{
+	tmr_cancel(&mclock.tmr);
+	mclock.running = false;
+}
+
+
+void mclock_lateness(uint64_t *count, uint64_t *p50_us, uint64_t *p99_us,
+		     uint64_t *max_us)
+{
+	uint64_t acc = 0, n = mclock.late_count;
+	bool got50 = false, got99 = false;
+
+	if (count)
+		*count = n;
+	if (max_us)
+		*max_us = mclock.late_max;
+	for (size_t i = 0; i < LATE_HIST && n; i++) {
+		acc += mclock.late_hist[i];
+		if (!got50 && acc * 100 >= n * 50) {
+			got50 = true;
+			if (p50_us)
+				*p50_us = i * 10;
+		}
+		if (!got99 && acc * 100 >= n * 99) {
+			got99 = true;
+			if (p99_us)
+				*p99_us = i * 10;
+		}
+	}
+}
+
+
+int mstream_start(struct mstream *ms)
+{
+	int err;
+
+	if (!ms || !ms->have_media)
+		return EINVAL;
+	if (ms->started)
+		return 0;
+
+	if (ms->record_path && !ms->rec) {
+		err = wav_writer_open(&ms->rec, ms->record_path, AUDIO_SRATE,
+				      2);
+		if (err)
+			log_warn(MOD, ms->callid,
+				 "cannot record call: %m", err);
+	}
+
+	rtcp_start(ms->rtp, "agentline", sa_isset(&ms->rtcpdst, SA_ALL) ?
+		   &ms->rtcpdst : NULL);
+	ms->start_ms = now_us() / 1000;
+	ms->last_rx_ms = ms->start_ms;
+	ms->started = true;
+	list_append(&mclock.streams, &ms->le, ms);
+	return 0;
+}

@@ -1,0 +1,102 @@
+/*
+ * stream.h  One call's audio media: RTP/RTCP socket pair, SDES-SRTP, codec,
+ *           jitter buffer, DTMF, 20 ms pacing, recording, RTP watchdog, and
+ *           the per-call audio interface the pipeline plugs into.
+ *
+ * The audio interface (see docs/internals/audio-interface.md):
+ *   caller frames out  - mstream_set_audio_handler(): every 20 ms one frame
+ *                        of AUDIO_FRAME_SAMPLES 16 kHz PCM16 with its media
+ *                        timestamp (ms since the stream started);
+ *   agent frames in    - mstream_play(): any length, queued, paced out;
+ *                        mstream_flush(): drop queued audio with a fade;
+ *   DTMF events out    - mstream_set_dtmf_handler();
+ *   DTMF digits in     - mstream_send_dtmf().
+ *
+ * Main thread only (the media tick runs on the main loop), except
+ * mstream_play/mstream_flush which are safe from one producer thread.
+ */
+#ifndef AGENTLINE_STREAM_H
+#define AGENTLINE_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "media/sdpneg.h"
+
+struct mstream;
+struct mbuf;
+struct sa;
+
+enum dtmf_source {
+	DTMF_SRC_RFC4733 = 0,
+	DTMF_SRC_INFO,
+	DTMF_SRC_INBAND,
+};
+
+struct mstream_cfg {
+	struct sa laddr;           /* local IP for RTP (port ignored)      */
+	uint16_t port_min, port_max;
+	struct sdpneg_prefs prefs;
+	uint32_t rtp_timeout_secs;
+	uint32_t jitter_min_ms, jitter_max_ms;
+	bool dtmf_inband;
+	const char *record_path;   /* stereo WAV, NULL = off               */
+};
+
+struct mstream_stats {
+	uint64_t rx_packets, tx_packets, rx_bytes, tx_bytes;
+	uint32_t lost, late, concealed;
+	double jitter_ms;          /* RFC 3550 interarrival jitter         */
+	uint32_t rtcp_rx;          /* RTCP reports received                */
+	uint32_t remote_lost;      /* as reported by the peer's RTCP       */
+	double remote_jitter_ms;
+};
+
+typedef void (mstream_audio_h)(const int16_t *pcm, size_t n,
+			       uint64_t ts_ms, void *arg);
+typedef void (mstream_dtmf_h)(char digit, enum dtmf_source src, void *arg);
+/* The stream saw no RTP for rtp_timeout_secs. */
+typedef void (mstream_timeout_h)(void *arg);
+
+int  mstream_alloc(struct mstream **msp, const struct mstream_cfg *cfg,
+		   const char *callid, mstream_timeout_h *timeouth, void *arg);
+void mstream_set_audio_handler(struct mstream *ms, mstream_audio_h *h,
+			       void *arg);
+void mstream_set_dtmf_handler(struct mstream *ms, mstream_dtmf_h *h,
+			      void *arg);
+
+/* Offer/answer. Each successful call (re)configures the stream. */
+int  mstream_offer(struct mstream *ms, struct mbuf **mbp);
+int  mstream_answer_decode(struct mstream *ms, struct mbuf *mb);
+int  mstream_offer_decode(struct mstream *ms, struct mbuf *offer,
+			  struct mbuf **answerp, uint16_t *scodep,
+			  const char **reasonp);
+
+/* Start media (idempotent): pacing, RTCP, watchdog. */
+int  mstream_start(struct mstream *ms);
+bool mstream_started(const struct mstream *ms);
+/* Stop pacing and callbacks (stats stay readable). */
+void mstream_stop(struct mstream *ms);
+
+/* Audio interface */
+size_t mstream_play(struct mstream *ms, const int16_t *pcm, size_t n);
+void   mstream_flush(struct mstream *ms, unsigned fade_ms);
+size_t mstream_play_level(const struct mstream *ms);
+int    mstream_send_dtmf(struct mstream *ms, const char *digits);
+/* DTMF received by SIP INFO enters here so all sources look alike. */
+void   mstream_dtmf_info(struct mstream *ms, char digit);
+
+const struct sdpneg_result *mstream_media(const struct mstream *ms);
+void mstream_stats(const struct mstream *ms, struct mstream_stats *st);
+uint16_t mstream_lport(const struct mstream *ms);
+
+/* Global 20 ms media clock. */
+int  mclock_init(void);
+void mclock_close(void);
+/* Outbound packet timing: record per-tick lateness (us) for benchmarks */
+void mclock_lateness(uint64_t *count, uint64_t *p50_us, uint64_t *p99_us,
+		     uint64_t *max_us);
+
+const char *dtmf_source_name(enum dtmf_source src);
+
+#endif

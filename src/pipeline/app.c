@@ -1,0 +1,198 @@
+/*
+ * app.c  Built-in call apps on the per-call audio interface.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <re.h>
+#include "core/log.h"
+#include "media/codec.h"
+#include "media/stream.h"
+#include "media/wav.h"
+#include "pipeline/app.h"
+#include "sip/call.h"
+
+#define MOD "app"
+
+enum app_kind { APP_ECHO, APP_PLAYBACK, APP_TONE };
+
+enum {
+	PLAYBACK_MAX_SECS = 600,
+	LEAD_SAMPLES = AUDIO_FRAME_SAMPLES * 5,  /* keep 100 ms queued */
+};
+
+struct app {
+	struct call *call;
+	struct mstream *ms;
+	enum app_kind kind;
+	size_t pos;
+	double phase, step;
+	bool done;
+};
+
+/* the preloaded playback file, shared by all calls */
+static struct {
+	int16_t *sampv;
+	size_t sampc;
+	char *path;
+} cache;
+
+
+static int parse(const char *spec, enum app_kind *kind, double *hz,
+		 const char **file)
+{
+	if (!spec || !strcmp(spec, "echo")) {
+		*kind = APP_ECHO;
+		return 0;
+	}
+	if (!strncmp(spec, "playback:", 9) && spec[9]) {
+		*kind = APP_PLAYBACK;
+		*file = spec + 9;
+		return 0;
+	}
+	if (!strncmp(spec, "tone:", 5)) {
+		char *end;
+		double f = strtod(spec + 5, &end);
+		if (*end || f < 20 || f > 8000)
+			return EINVAL;
+		*kind = APP_TONE;
+		*hz = f;
+		return 0;
+	}
+	return EINVAL;
+}
+
+
+int app_init(const char *spec)
+{
+	enum app_kind kind;
+	const char *file = NULL;
+	double hz = 0;
+	int err;
+
+	err = parse(spec, &kind, &hz, &file);
+	if (err) {
+		log_error(MOD, NULL, "app: \"%s\" is not echo, playback:FILE "
+			  "or tone:HZ", spec ? spec : "");
+		return err;
+	}
+	if (kind != APP_PLAYBACK)
+		return 0;
+	if (cache.path && !strcmp(cache.path, file))
+		return 0;
+	app_close();
+	err = wav_load16k(&cache.sampv, &cache.sampc, file,
+			  PLAYBACK_MAX_SECS);
+	if (err) {
+		log_error(MOD, NULL, "app: cannot load WAV \"%s\": %m", file,
+			  err);
+		return err;
+	}
+	return str_dup(&cache.path, file);
+}
+
+
+void app_close(void)
+{
+	cache.sampv = mem_deref(cache.sampv);
+	cache.path = mem_deref(cache.path);
+	cache.sampc = 0;
+}
+
+
+static void audio_handler(const int16_t *pcm, size_t n, uint64_t ts_ms,
+			  void *arg)
+{
+	struct app *app = arg;
+	int16_t buf[AUDIO_FRAME_SAMPLES];
+	(void)ts_ms;
+
+	switch (app->kind) {
+
+	case APP_ECHO:
+		(void)mstream_play(app->ms, pcm, n);
+		break;
+
+	case APP_TONE:
+		while (mstream_play_level(app->ms) < LEAD_SAMPLES) {
+			for (size_t i = 0; i < AUDIO_FRAME_SAMPLES; i++) {
+				buf[i] = (int16_t)(8000.0 * sin(app->phase));
+				app->phase += app->step;
+				if (app->phase > 2 * M_PI)
+					app->phase -= 2 * M_PI;
+			}
+			if (!mstream_play(app->ms, buf, AUDIO_FRAME_SAMPLES))
+				break;
+		}
+		break;
+
+	case APP_PLAYBACK:
+		while (app->pos < cache.sampc &&
+		       mstream_play_level(app->ms) < LEAD_SAMPLES) {
+			size_t c = cache.sampc - app->pos;
+			size_t put;
+			if (c > AUDIO_FRAME_SAMPLES)
+				c = AUDIO_FRAME_SAMPLES;
+			put = mstream_play(app->ms, cache.sampv + app->pos, c);
+			if (!put)
+				break;
+			app->pos += put;
+		}
+		if (!app->done && app->pos >= cache.sampc &&
+		    mstream_play_level(app->ms) == 0) {
+			app->done = true;
+			log_info(MOD, call_id(app->call),
+				 "playback finished: hanging up");
+			call_hangup(app->call, "local_bye");
+		}
+		break;
+	}
+}
+
+
+static void app_destructor(void *arg)
+{
+	struct app *app = arg;
+
+	mstream_set_audio_handler(app->ms, NULL, NULL);
+}
+
+
+int app_attach(struct call *call, const char *spec)
+{
+	struct app *app;
+	const char *file = NULL;
+	double hz = 440;
+	int err;
+
+	if (call_appstate(call))
+		return 0;
+
+	app = mem_zalloc(sizeof(*app), app_destructor);
+	if (!app)
+		return ENOMEM;
+	err = parse(spec, &app->kind, &hz, &file);
+	if (err)
+		goto out;
+	if (app->kind == APP_PLAYBACK &&
+	    (!cache.path || strcmp(cache.path, file))) {
+		err = ENOENT;
+		goto out;
+	}
+	app->call = call;
+	app->ms = call_media(call);
+	app->step = 2 * M_PI * hz / AUDIO_SRATE;
+	mstream_set_audio_handler(app->ms, audio_handler, app);
+	call_set_appstate(call, app);
+
+ out:
+	if (err)
+		mem_deref(app);
+	return err;
+}
+
+
+void app_detach(struct call *call)
+{
+	call_set_appstate(call, NULL);
+}

@@ -1,0 +1,615 @@
+/*
+ * call.c  One call on libre's sipsess: offer/answer, hold, INFO DTMF,
+ *         ring timeout, outcome, teardown.
+ */
+#include <string.h>
+#include <re.h>
+#include "core/events.h"
+#include "core/log.h"
+#include "media/stream.h"
+#include "sip/call.h"
+#include "sip/reg.h"
+
+#define MOD "call"
+
+struct call {
+	struct le le;             /* in the UA's call list               */
+	char id[12];
+	enum call_state state;
+	bool outbound;
+	bool closing;
+	bool held;
+	bool answered_evt;
+	struct call_params prm;
+	char *app;
+	void *appst;
+	struct sipsess *sess;
+	struct mstream *ms;
+	struct mbuf *answer;      /* pending 200 answer SDP              */
+	struct tmr tmr_answer;
+	struct tmr tmr_ring;
+	struct tmr tmr_close;
+	const char *end_reason;
+	call_outcome_h *outcomeh;
+	void *arg;
+	bool outcome_sent;
+	uint64_t start_ms;
+};
+
+static struct list calls;
+
+
+const char *call_outcome_name(enum call_outcome o)
+{
+	switch (o) {
+	case CALL_OUTCOME_ANSWERED:  return "answered";
+	case CALL_OUTCOME_BUSY:      return "busy";
+	case CALL_OUTCOME_NO_ANSWER: return "no_answer";
+	case CALL_OUTCOME_DECLINED:  return "declined";
+	default:                     return "failed";
+	}
+}
+
+
+static void destructor(void *arg)
+{
+	struct call *call = arg;
+
+	tmr_cancel(&call->tmr_answer);
+	tmr_cancel(&call->tmr_ring);
+	tmr_cancel(&call->tmr_close);
+	list_unlink(&call->le);
+	app_detach(call);
+	/* an established session sends BYE on deref; an early one CANCEL */
+	mem_deref(call->sess);
+	mem_deref(call->ms);
+	mem_deref(call->answer);
+	mem_deref(call->app);
+}
+
+
+void call_set_appstate(struct call *call, void *state)
+{
+	if (!call)
+		return;
+	mem_deref(call->appst);
+	call->appst = state;
+}
+
+
+void *call_appstate(const struct call *call)
+{
+	return call ? call->appst : NULL;
+}
+
+
+const char *call_id(const struct call *call)
+{
+	return call ? call->id : "-";
+}
+
+
+enum call_state call_state(const struct call *call)
+{
+	return call ? call->state : CALL_STATE_CLOSED;
+}
+
+
+struct mstream *call_media(struct call *call)
+{
+	return call ? call->ms : NULL;
+}
+
+
+bool call_is_outbound(const struct call *call)
+{
+	return call && call->outbound;
+}
+
+
+static void outcome(struct call *call, enum call_outcome o, uint16_t scode)
+{
+	if (call->outcome_sent || !call->outbound)
+		return;
+	call->outcome_sent = true;
+	events_emit("call_outcome", call->id,
+		    ",\"outcome\":\"%s\",\"sip_code\":%u",
+		    call_outcome_name(o), scode);
+	if (call->outcomeh)
+		call->outcomeh(call, o, scode, call->arg);
+}
+
+
+static void close_tmr_handler(void *arg)
+{
+	struct call *call = arg;
+	struct mstream_stats st;
+
+	memset(&st, 0, sizeof(st));
+	mstream_stats(call->ms, &st);
+	log_info(MOD, call->id, "ended (%s) after %llu s, rtp rx %llu tx %llu,"
+		 " lost %u", call->end_reason ? call->end_reason : "?",
+		 (unsigned long long)((tmr_jiffies() - call->start_ms) / 1000),
+		 (unsigned long long)st.rx_packets,
+		 (unsigned long long)st.tx_packets, st.lost);
+	events_emit("call_ended", call->id,
+		    ",\"reason\":\"%s\",\"rtp_rx\":%llu,\"rtp_tx\":%llu,"
+		    "\"lost\":%u,\"concealed\":%u,\"jitter_ms\":%.2f,"
+		    "\"remote_lost\":%u,\"rtcp_rx\":%u",
+		    call->end_reason ? call->end_reason : "error",
+		    (unsigned long long)st.rx_packets,
+		    (unsigned long long)st.tx_packets, st.lost, st.concealed,
+		    st.jitter_ms, st.remote_lost, st.rtcp_rx);
+	ua_call_ended(call);
+	mem_deref(call);
+}
+
+
+/* End the call from any handler: teardown runs from a timer so no libre
+ * object is freed inside its own callback. */
+static void call_close(struct call *call, const char *reason, bool send_bye)
+{
+	if (call->closing)
+		return;
+	call->closing = true;
+	call->state = CALL_STATE_CLOSED;
+	call->end_reason = reason;
+	tmr_cancel(&call->tmr_answer);
+	tmr_cancel(&call->tmr_ring);
+	app_detach(call);
+	if (!send_bye) {
+		/* the session is already over: don't let deref send BYE */
+		call->sess = mem_deref(call->sess);
+	}
+	mstream_stop(call->ms);
+	tmr_start(&call->tmr_close, 0, close_tmr_handler, call);
+}
+
+
+void call_hangup(struct call *call, const char *reason)
+{
+	if (!call || call->closing)
+		return;
+
+	if (call->state == CALL_STATE_INCOMING && call->sess) {
+		(void)sipsess_reject(call->sess, 480, "Temporarily Unavailable",
+				     NULL);
+		call->sess = mem_deref(call->sess);
+	}
+	else if (call->outbound && call->state != CALL_STATE_ESTABLISHED) {
+		outcome(call, CALL_OUTCOME_FAILED, 0);
+	}
+	call_close(call, reason ? reason : "local_bye", true);
+}
+
+
+static void rtp_timeout_handler(void *arg)
+{
+	struct call *call = arg;
+
+	log_warn(MOD, call->id, "no RTP for a while: hanging up");
+	call_close(call, "rtp_timeout", true);
+}
+
+
+static void dtmf_handler(char digit, enum dtmf_source src, void *arg)
+{
+	struct call *call = arg;
+	char d[2] = {digit, 0};
+
+	log_debug(MOD, call->id, "DTMF received (%s)", dtmf_source_name(src));
+	events_emit("dtmf", call->id, ",\"digit\":\"%s\",\"source\":\"%s\"",
+		    digit == '"' ? "?" : d, dtmf_source_name(src));
+}
+
+
+static void media_started(struct call *call)
+{
+	const struct sdpneg_result *m = mstream_media(call->ms);
+	int err;
+
+	if (!m || mstream_started(call->ms))
+		return;
+	err = mstream_start(call->ms);
+	if (err) {
+		log_warn(MOD, call->id, "media start failed: %m", err);
+		return;
+	}
+	log_info(MOD, call->id, "answered, codec %s, SRTP %s",
+		 m->codec->name, m->srtp ? "on" : "off");
+	if (!call->answered_evt) {
+		call->answered_evt = true;
+		events_emit("call_answered", call->id,
+			    ",\"codec\":\"%s\",\"srtp\":%s,\"direction\":\"%s\"",
+			    m->codec->name, m->srtp ? "true" : "false",
+			    call->outbound ? "outbound" : "inbound");
+	}
+	err = app_attach(call, call->app);
+	if (err)
+		log_warn(MOD, call->id, "app failed to start: %m", err);
+}
+
+
+static void check_hold(struct call *call)
+{
+	const struct sdpneg_result *m = mstream_media(call->ms);
+	bool held;
+
+	if (!m)
+		return;
+	held = m->dir != SDP_SENDRECV || sa_is_any(&m->raddr);
+	if (held == call->held)
+		return;
+	call->held = held;
+	log_info(MOD, call->id, "%s (%s)", held ? "on hold" : "resumed",
+		 sdp_dir_name(m->dir));
+	events_emit(held ? "hold" : "resume", call->id,
+		    ",\"media_dir\":\"%s\"", sdp_dir_name(m->dir));
+}
+
+
+/* re-INVITE (or a late offer in the ACK-less case) */
+static int offer_handler(struct mbuf **descp, const struct sip_msg *msg,
+			 void *arg)
+{
+	struct call *call = arg;
+	const char *reason = NULL;
+	uint16_t scode = 0;
+	int err;
+
+	if (!mbuf_get_left(msg->mb)) {
+		/* offerless re-INVITE: we offer */
+		return mstream_offer(call->ms, descp);
+	}
+	err = mstream_offer_decode(call->ms, msg->mb, descp, &scode, &reason);
+	if (err) {
+		log_info(MOD, call->id, "re-INVITE refused: %s",
+			 reason ? reason : "error");
+		return err;
+	}
+	check_hold(call);
+	return 0;
+}
+
+
+static int answer_handler(const struct sip_msg *msg, void *arg)
+{
+	struct call *call = arg;
+	int err;
+
+	if (!mbuf_get_left(msg->mb))
+		return 0;
+	err = mstream_answer_decode(call->ms, msg->mb);
+	if (err) {
+		log_warn(MOD, call->id, "unusable SDP answer: %m", err);
+		return err;
+	}
+	if (call->state == CALL_STATE_ESTABLISHED)
+		media_started(call);
+	return 0;
+}
+
+
+static void estab_handler(const struct sip_msg *msg, void *arg)
+{
+	struct call *call = arg;
+	(void)msg;
+
+	call->state = CALL_STATE_ESTABLISHED;
+	tmr_cancel(&call->tmr_ring);
+	if (call->outbound)
+		outcome(call, CALL_OUTCOME_ANSWERED, 200);
+	if (!mstream_media(call->ms)) {
+		log_warn(MOD, call->id, "established without usable media");
+		call_close(call, "error", true);
+		return;
+	}
+	media_started(call);
+}
+
+
+static void progress_handler(const struct sip_msg *msg, void *arg)
+{
+	struct call *call = arg;
+
+	if (msg->scode < 180 && msg->scode != 100 && msg->scode != 183)
+		return;
+	if (msg->scode >= 180)
+		call->state = CALL_STATE_RINGING;
+
+	/* early media: 18x with SDP */
+	if (mbuf_get_left(msg->mb) && !mstream_media(call->ms)) {
+		if (0 == mstream_answer_decode(call->ms, msg->mb)) {
+			log_info(MOD, call->id, "early media");
+			(void)mstream_start(call->ms);
+			events_emit("early_media", call->id, NULL);
+		}
+	}
+}
+
+
+static void info_handler(struct sip *sip, const struct sip_msg *msg,
+			 void *arg)
+{
+	struct call *call = arg;
+	struct pl sig;
+	char digit = 0;
+
+	if (msg_ctype_cmp(&msg->ctyp, "application", "dtmf-relay")) {
+		if (!re_regex((const char *)mbuf_buf(msg->mb),
+			      mbuf_get_left(msg->mb),
+			      "Signal=[ ]*[0-9*#A-Da-d]1", NULL, &sig))
+			digit = sig.p[0];
+	}
+	else if (msg_ctype_cmp(&msg->ctyp, "application", "dtmf")) {
+		if (!re_regex((const char *)mbuf_buf(msg->mb),
+			      mbuf_get_left(msg->mb), "[0-9*#A-Da-d]1", &sig))
+			digit = sig.p[0];
+		else if (!re_regex((const char *)mbuf_buf(msg->mb),
+				   mbuf_get_left(msg->mb), "[0-9]+", &sig)) {
+			uint32_t ev = pl_u32(&sig);
+			static const char map[] = "0123456789*#ABCD";
+			if (ev < 16)
+				digit = map[ev];
+		}
+	}
+	else {
+		(void)sip_reply(sip, msg, 415, "Unsupported Media Type");
+		return;
+	}
+
+	if (!digit) {
+		(void)sip_reply(sip, msg, 400, "Bad DTMF");
+		return;
+	}
+	(void)sip_reply(sip, msg, 200, "OK");
+	if (digit >= 'a' && digit <= 'd')
+		digit = (char)(digit - 'a' + 'A');
+	mstream_dtmf_info(call->ms, digit);
+}
+
+
+static void close_handler(int err, const struct sip_msg *msg, void *arg)
+{
+	struct call *call = arg;
+	const char *reason = "error";
+
+	if (call->outbound && call->state != CALL_STATE_ESTABLISHED) {
+		uint16_t sc = msg ? msg->scode : 0;
+		enum call_outcome o = CALL_OUTCOME_FAILED;
+
+		if (sc == 486 || sc == 600)
+			o = CALL_OUTCOME_BUSY;
+		else if (sc == 603)
+			o = CALL_OUTCOME_DECLINED;
+		else if (sc == 480 || sc == 408 || err == ETIMEDOUT)
+			o = CALL_OUTCOME_NO_ANSWER;
+		log_info(MOD, call->id, "outbound call %s (%u%s%m)",
+			 call_outcome_name(o), sc, err ? ", " : "", err);
+		outcome(call, o, sc);
+		reason = "rejected";
+	}
+	else if (err == ECONNRESET) {
+		/* libre reports remote BYE and CANCEL alike */
+		reason = call->state == CALL_STATE_ESTABLISHED ?
+			"remote_bye" : "cancel";
+	}
+	else if (err) {
+		log_warn(MOD, call->id, "session closed: %m", err);
+	}
+	else if (msg) {
+		log_info(MOD, call->id, "session closed: %u %r",
+			 msg->scode, &msg->reason);
+	}
+	call_close(call, reason, false);
+}
+
+
+static void answer_now(struct call *call)
+{
+	int err;
+
+	err = sipsess_answer(call->sess, 200, "OK", call->answer,
+			     "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO\r\n");
+	call->answer = mem_deref(call->answer);
+	if (err) {
+		log_warn(MOD, call->id, "failed to answer: %m", err);
+		call_close(call, "error", true);
+		return;
+	}
+	call->state = CALL_STATE_ESTABLISHED;
+	/* start sending right away: the greeting should not wait for ACK */
+	if (mstream_media(call->ms))
+		media_started(call);
+}
+
+
+static void answer_tmr_handler(void *arg)
+{
+	answer_now(arg);
+}
+
+
+static int call_alloc(struct call **callp, const struct call_params *prm,
+		      bool outbound)
+{
+	struct call *call;
+	int err;
+
+	call = mem_zalloc(sizeof(*call), destructor);
+	if (!call)
+		return ENOMEM;
+
+	re_snprintf(call->id, sizeof(call->id), "%08x", rand_u32());
+	call->outbound = outbound;
+	call->state = outbound ? CALL_STATE_OUTGOING : CALL_STATE_INCOMING;
+	call->prm = *prm;
+	call->start_ms = tmr_jiffies();
+	err = str_dup(&call->app, prm->app ? prm->app : "echo");
+	if (err)
+		goto out;
+
+	err = mstream_alloc(&call->ms, prm->media, call->id,
+			    rtp_timeout_handler, call);
+	if (err)
+		goto out;
+	mstream_set_dtmf_handler(call->ms, dtmf_handler, call);
+
+ out:
+	if (err)
+		mem_deref(call);
+	else
+		*callp = call;
+	return err;
+}
+
+
+int call_accept(struct call **callp, const struct sip_msg *msg,
+		const struct call_params *prm, const char *cuser)
+{
+	struct call *call = NULL;
+	const char *reason = NULL;
+	uint16_t scode = 0;
+	int err;
+
+	err = call_alloc(&call, prm, false);
+	if (err) {
+		(void)sip_treply(NULL, ua_sip(), msg, 503,
+				 "Service Unavailable");
+		return err;
+	}
+
+	log_info(MOD, call->id, "incoming call over %s",
+		 sip_transp_name(msg->tp));
+	events_emit("call_incoming", call->id, ",\"transport\":\"%s\"",
+		    sip_transp_name(msg->tp));
+
+	if (mbuf_get_left(msg->mb)) {
+		err = mstream_offer_decode(call->ms, msg->mb, &call->answer,
+					   &scode, &reason);
+	}
+	else {
+		/* late offer: we offer in the 200, the answer is in ACK */
+		err = mstream_offer(call->ms, &call->answer);
+		if (err)
+			scode = 500;
+	}
+	if (err) {
+		log_info(MOD, call->id, "refused: %u %s", scode,
+			 reason ? reason : "media error");
+		events_emit("call_rejected", call->id,
+			    ",\"code\":%u,\"reason\":\"%s\"", scode,
+			    reason ? reason : "media error");
+		(void)sip_treplyf(NULL, NULL, ua_sip(), msg, false, scode,
+				  scode == 488 ? "Not Acceptable Here" :
+				  scode == 400 ? "Bad Request" :
+				  "Server Internal Error",
+				  "Warning: 399 agentline \"%s\"\r\n"
+				  "Content-Length: 0\r\n\r\n",
+				  reason ? reason : "media error");
+		mem_deref(call);
+		return err;
+	}
+
+	(void)sip_reply(ua_sip(), msg, 100, "Trying");
+	err = sipsess_accept(&call->sess, ua_sessock(), msg, 180, "Ringing",
+			     cuser, "application/sdp", NULL, NULL, NULL, false,
+			     offer_handler, answer_handler, estab_handler,
+			     info_handler, NULL, close_handler, call,
+			     "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO\r\n");
+	if (err) {
+		log_warn(MOD, call->id, "accept failed: %m", err);
+		(void)sip_treply(NULL, ua_sip(), msg, 500,
+				 "Server Internal Error");
+		mem_deref(call);
+		return err;
+	}
+
+	list_append(&calls, &call->le, call);
+	if (prm->answer_delay_ms)
+		tmr_start(&call->tmr_answer, prm->answer_delay_ms,
+			  answer_tmr_handler, call);
+	else
+		answer_now(call);
+
+	*callp = call;
+	return 0;
+}
+
+
+static void ring_tmr_handler(void *arg)
+{
+	struct call *call = arg;
+
+	log_info(MOD, call->id, "no answer within %u s: cancelling",
+		 call->prm.ring_timeout_secs);
+	outcome(call, CALL_OUTCOME_NO_ANSWER, 0);
+	call_close(call, "no_answer", true);  /* deref sends CANCEL */
+}
+
+
+int call_connect(struct call **callp, const char *to_uri,
+		 const char *from_name, const char *from_uri,
+		 const char *cuser, const char *route,
+		 void *auth_arg, const struct call_params *prm,
+		 call_outcome_h *outcomeh, void *arg)
+{
+	struct call *call = NULL;
+	struct mbuf *desc = NULL;
+	const char *routev[1];
+	int err;
+
+	err = call_alloc(&call, prm, true);
+	if (err)
+		return err;
+	call->outcomeh = outcomeh;
+	call->arg = arg;
+
+	err = mstream_offer(call->ms, &desc);
+	if (err)
+		goto out;
+
+	routev[0] = route;
+	err = sipsess_connect(&call->sess, ua_sessock(), to_uri, from_name,
+			      from_uri, cuser, route ? routev : NULL,
+			      route ? 1 : 0, "application/sdp", desc,
+			      auth_arg ? account_auth_handler : NULL,
+			      auth_arg, false,
+			      offer_handler, answer_handler, progress_handler,
+			      estab_handler, info_handler, NULL,
+			      close_handler, call,
+			      "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO\r\n");
+	if (err)
+		goto out;
+
+	list_append(&calls, &call->le, call);
+	tmr_start(&call->tmr_ring, prm->ring_timeout_secs * 1000ull,
+		  ring_tmr_handler, call);
+	log_info(MOD, call->id, "calling out");
+
+ out:
+	mem_deref(desc);
+	if (err)
+		mem_deref(call);
+	else
+		*callp = call;
+	return err;
+}
+
+
+unsigned call_count(void)
+{
+	return list_count(&calls);
+}
+
+
+void call_hangup_all(const char *reason)
+{
+	struct le *le = calls.head;
+
+	while (le) {
+		struct call *call = le->data;
+		le = le->next;
+		call_hangup(call, reason);
+	}
+}

@@ -1,0 +1,60 @@
+/*
+ * call.h  One call: its SIP session, its media stream and what answers it.
+ *         Root of the call's ownership tree.  Main thread only.
+ */
+#ifndef AGENTLINE_CALL_H
+#define AGENTLINE_CALL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "sip/ua.h"
+
+struct sip_msg;
+struct mstream;
+struct mstream_cfg;
+
+enum call_state {
+	CALL_STATE_INCOMING = 0,
+	CALL_STATE_OUTGOING,
+	CALL_STATE_RINGING,       /* outbound: got 18x                  */
+	CALL_STATE_ESTABLISHED,
+	CALL_STATE_CLOSED,
+};
+
+struct call_params {
+	const struct mstream_cfg *media;
+	const char *app;             /* echo | playback:FILE | tone:HZ     */
+	uint32_t answer_delay_ms;
+	uint32_t ring_timeout_secs;
+};
+
+/* Inbound: accept an INVITE (answers 100/180/200 or refuses). */
+int  call_accept(struct call **callp, const struct sip_msg *msg,
+		 const struct call_params *prm, const char *cuser);
+/* Outbound INVITE. */
+int  call_connect(struct call **callp, const char *to_uri,
+		  const char *from_name, const char *from_uri,
+		  const char *cuser, const char *route,
+		  void *auth_arg, const struct call_params *prm,
+		  call_outcome_h *outcomeh, void *arg);
+
+/* Hang up with BYE (or CANCEL / 480 before answer). */
+void call_hangup(struct call *call, const char *reason);
+const char *call_id(const struct call *call);
+enum call_state call_state(const struct call *call);
+struct mstream *call_media(struct call *call);
+bool call_is_outbound(const struct call *call);
+
+unsigned call_count(void);
+void call_hangup_all(const char *reason);
+
+/* What answers the call keeps its state here (a mem object the call
+ * owns; replaced/freed by the next set). */
+void call_set_appstate(struct call *call, void *state);
+void *call_appstate(const struct call *call);
+
+/* Provided by the app layer (src/pipeline/app.c): attach what answers. */
+int  app_attach(struct call *call, const char *spec);
+void app_detach(struct call *call);
+
+#endif
