@@ -18,6 +18,15 @@
 #include <stdint.h>
 #include <stddef.h>
 
+/*
+ * libre's own config module (re_conf.h, pulled in by <re.h>) declares a
+ * different conf_alloc() and the same `struct conf` tag.  So that both can
+ * be in one translation unit, <re.h> is included here first and ours is
+ * linked as agentline_conf_alloc.  Never mix the two kinds of struct conf.
+ */
+#include <re.h>
+#define conf_alloc agentline_conf_alloc
+
 struct re_printf;
 
 enum conf_type {
@@ -61,6 +70,10 @@ int  conf_alloc(struct conf **confp);
 /* Parse a file; each bad line is reported via errh and counted. */
 int  conf_load_file(struct conf *conf, const char *path,
 		    conf_err_h *errh, void *arg);
+/* Parse config text from memory (what conf_load_file does after reading
+ * the file; also the fuzzing entry point). source names it in messages. */
+int  conf_parse_buf(struct conf *conf, const char *buf, size_t len,
+		    const char *source, conf_err_h *errh, void *arg);
 /* Apply AGENTLINE_* variables from envp (NULL-terminated). */
 int  conf_load_env(struct conf *conf, char *const envp[],
 		   conf_err_h *errh, void *arg);
@@ -71,7 +84,8 @@ int  conf_set_arg(struct conf *conf, const char *kv,
 int  conf_set(struct conf *conf, const char *key, const char *value,
 	      const char *source, conf_err_h *errh, void *arg);
 /* Resolve *_file secrets, check types, bounds, cross-key rules.
- * Returns number of problems (0 = valid). */
+ * Returns number of problems (0 = valid), counting those the loaders
+ * above already reported (those are not reported again). */
 unsigned conf_validate(struct conf *conf, conf_err_h *errh, void *arg);
 
 /* Accessors (after validate). key may be numbered, e.g. "sip_password_2" */
@@ -80,7 +94,8 @@ int64_t     conf_int(const struct conf *conf, const char *key);
 bool        conf_bool(const struct conf *conf, const char *key);
 bool        conf_isset(const struct conf *conf, const char *key);
 /* Numbered keys that are set, e.g. for "sip_extension": fills nv[] with
- * each n (ascending) and returns the count. */
+ * each n of a set key_<n> (ascending; the plain key is not included) and
+ * returns the count. */
 size_t      conf_numbered(const struct conf *conf, const char *key,
 			  unsigned *nv, size_t max);
 

@@ -1,0 +1,1690 @@
+/*
+ * conf.c  Configuration: the option table and the code it drives
+ *         (parsing, precedence, validation, --help, redaction).
+ *
+ * Values are kept as text exactly once per (option, n) slot; the slot
+ * remembers which source set it so a lower-precedence source can never
+ * override a higher one, whatever order the loaders are called in.
+ *
+ * Main thread only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <re.h>
+#include "core/log.h"
+#include "core/conf.h"
+
+#define CONF_LINE_MAX   4096        /* longest accepted line/value     */
+#define CONF_FILE_MAX   (1 << 20)   /* largest accepted config file    */
+#define CONF_NUM_MAX    99          /* numbered keys: key_1..key_99    */
+#define CONF_MSG_MAX    1024
+#define CONF_ENV_PREFIX "AGENTLINE_"
+#define CONF_FILE_SUFFIX "_file"
+
+/* Precedence of sources, lowest first. */
+enum conf_rank {
+	RANK_FILE = 1,
+	RANK_ENV,
+	RANK_SET,
+};
+
+/* One value that some source has set. */
+struct conf_ent {
+	struct le le;
+	const struct conf_opt *opt;
+	unsigned n;             /* 0 for the plain key, else key_<n>     */
+	char *value;            /* text; for _file: content once read    */
+	char *path;             /* set when given as <key>_file          */
+	char *source;           /* "config.conf:3", "env ...", "--set"   */
+	enum conf_rank rank;
+};
+
+struct conf {
+	struct list ents;       /* struct conf_ent                       */
+	unsigned nload_errs;    /* problems already reported by loaders  */
+};
+
+
+static conf_check_h check_listen;
+static conf_check_h check_cidr;
+static conf_check_h check_host;
+static conf_check_h check_user;
+static conf_check_h check_display_name;
+static conf_check_h check_nonempty;
+static conf_check_h check_dir;
+static conf_check_h check_app;
+static conf_check_h check_events_file;
+
+
+/*
+ * The option table. CONF_LIST uses min/max as bounds on the item count
+ * and, when `choices` is set, accepts only those items (case-insensitive,
+ * stored in the table's spelling); checkh then validates each item.
+ */
+const struct conf_opt conf_opts[] = {
+	{"sip_listen", CONF_LIST, "udp:127.0.0.1:5060,tcp:127.0.0.1:5060",
+	 1, 16, NULL, 0, check_listen,
+	 "SIP listeners, proto:ADDR:PORT with proto udp|tcp|tls, IPv6 as "
+	 "udp:[::1]:5060; a tls: listener without sip_tls_cert/key gets a "
+	 "generated self-signed certificate"},
+	{"sip_tls_cert", CONF_PATH, NULL, 0, 0, NULL, 0, NULL,
+	 "PEM certificate (chain) of the TLS listener; unset = self-signed"},
+	{"sip_tls_key", CONF_PATH, NULL, 0, 0, NULL, 0, NULL,
+	 "PEM private key of the TLS listener; unset = self-signed"},
+	{"sip_tls_ca", CONF_PATH, NULL, 0, 0, NULL, 0, NULL,
+	 "CA file for verifying TLS servers; unset = system store"},
+	{"sip_host", CONF_STR, NULL, 0, 0, NULL, 0, check_host,
+	 "PBX/registrar host name or IP; unset = direct mode (no "
+	 "registration)"},
+	{"sip_port", CONF_INT, "0", 0, 65535, NULL, 0, NULL,
+	 "PBX/registrar port; 0 = default port of sip_transport"},
+	{"sip_transport", CONF_ENUM, "tls", 0, 0, "udp|tcp|tls", 0, NULL,
+	 "transport towards the PBX"},
+	{"sip_extension", CONF_STR, NULL, 0, 0, NULL, CONF_F_NUMBERED,
+	 check_user,
+	 "extension (SIP user) to register; required when sip_host is set"},
+	{"sip_username", CONF_STR, NULL, 0, 0, NULL, CONF_F_NUMBERED,
+	 check_user,
+	 "authentication user name; unset = the extension"},
+	{"sip_password", CONF_STR, NULL, 0, 0, NULL,
+	 CONF_F_SECRET | CONF_F_NUMBERED, NULL,
+	 "authentication password"},
+	{"sip_display_name", CONF_STR, "agentline", 0, 0, NULL, 0,
+	 check_display_name,
+	 "display name in From headers"},
+	{"sip_register_expires", CONF_INT, "300", 60, 86400, NULL, 0, NULL,
+	 "registration lifetime in seconds"},
+	{"sip_user_agent", CONF_STR, "agentline", 0, 0, NULL, 0,
+	 check_nonempty,
+	 "User-Agent header"},
+	{"sip_inbound_allow", CONF_LIST, "127.0.0.0/8,::1/128", 0, 256,
+	 NULL, 0, check_cidr,
+	 "networks (CIDR, IPv4 or IPv6) allowed to call in directly; "
+	 "empty = none"},
+	{"rtp_port_min", CONF_INT, "10000", 1024, 65535, NULL, 0, NULL,
+	 "lowest local RTP port"},
+	{"rtp_port_max", CONF_INT, "20000", 1024, 65535, NULL, 0, NULL,
+	 "highest local RTP port (must be above rtp_port_min)"},
+	{"rtp_timeout_secs", CONF_INT, "20", 1, 300, NULL, CONF_F_RUNTIME,
+	 NULL,
+	 "hang up when no RTP arrives for this many seconds"},
+	{"media_srtp", CONF_ENUM, "auto", 0, 0,
+	 "mandatory|optional|off|auto", 0, NULL,
+	 "SRTP policy; auto = mandatory on TLS, optional otherwise"},
+	{"codecs", CONF_LIST, "G722,PCMU,PCMA", 1, 3, "G722|PCMU|PCMA", 0,
+	 NULL,
+	 "audio codecs in order of preference"},
+	{"max_calls", CONF_INT, "100", 1, 10000, NULL, CONF_F_RUNTIME, NULL,
+	 "maximum concurrent calls; further calls get 486 Busy Here"},
+	{"record_dir", CONF_STR, NULL, 0, 0, NULL, 0, check_dir,
+	 "directory for call recordings (must exist and be writable); "
+	 "unset = no recording"},
+	{"app", CONF_STR, "echo", 0, 0, NULL, 0, check_app,
+	 "call application: echo, playback:FILE or tone:HZ (20..8000)"},
+	{"events_file", CONF_STR, NULL, 0, 0, NULL, 0, check_events_file,
+	 "JSON-lines call event log; unset = off"},
+	{"ring_timeout_secs", CONF_INT, "60", 1, 600, NULL, CONF_F_RUNTIME,
+	 NULL,
+	 "give up an outbound call that rings this long"},
+	{"drain_secs", CONF_INT, "10", 0, 300, NULL, 0, NULL,
+	 "on shutdown, wait this long for calls to end"},
+	{"log_level", CONF_ENUM, "info", 0, 0, "debug|info|warn|error",
+	 CONF_F_RUNTIME, NULL,
+	 "least severe level that is logged"},
+	{"log_format", CONF_ENUM, "text", 0, 0, "text|json", 0, NULL,
+	 "log line format"},
+	{"jitter_min_ms", CONF_INT, "40", 0, 500, NULL, 0, NULL,
+	 "jitter buffer minimum delay"},
+	{"jitter_max_ms", CONF_INT, "200", 20, 2000, NULL, 0, NULL,
+	 "jitter buffer maximum delay (not below jitter_min_ms)"},
+	{"dtmf_inband", CONF_BOOL, "true", 0, 0, NULL, 0, NULL,
+	 "also detect DTMF tones in the audio (besides RFC 4733)"},
+	{NULL, CONF_STR, NULL, 0, 0, NULL, 0, NULL, NULL},
+};
+
+/* Options whose default is the value of another option (same n). */
+static const struct {
+	const char *key;
+	const char *from;
+} conf_def_from[] = {
+	{"sip_username", "sip_extension"},
+};
+
+/* The key every numbered account is anchored on. */
+static const char conf_anchor[] = "sip_extension";
+
+/* AGENTLINE_* variables that belong to tooling, not to the config. */
+static const char *const conf_env_reserved[] = {
+	"AGENTLINE_CONFIG",
+	"AGENTLINE_TEST_",
+};
+
+
+static void report(unsigned *cnt, conf_err_h *errh, void *arg,
+		   const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void report(unsigned *cnt, conf_err_h *errh, void *arg,
+		   const char *fmt, ...)
+{
+	char msg[CONF_MSG_MAX];
+	va_list ap;
+
+	if (cnt)
+		++*cnt;
+	if (!errh)
+		return;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	errh(msg, arg);
+}
+
+
+static void ent_destructor(void *data)
+{
+	struct conf_ent *ent = data;
+
+	list_unlink(&ent->le);
+	mem_deref(ent->value);
+	mem_deref(ent->path);
+	mem_deref(ent->source);
+}
+
+
+static void conf_destructor(void *data)
+{
+	struct conf *conf = data;
+
+	list_flush(&conf->ents);
+}
+
+
+int conf_alloc(struct conf **confp)
+{
+	struct conf *conf;
+
+	if (!confp)
+		return EINVAL;
+
+	conf = mem_zalloc(sizeof(*conf), conf_destructor);
+	if (!conf)
+		return ENOMEM;
+
+	list_init(&conf->ents);
+	*confp = conf;
+	return 0;
+}
+
+
+/* Well-formed UTF-8 without control characters (tab allowed). */
+static const char *text_problem(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+		uint32_t cp;
+		size_t n;
+
+		if (c == '\0')
+			return "NUL byte";
+		if (c < 0x80) {
+			if ((c < 0x20 && c != '\t') || c == 0x7f)
+				return "control character";
+			++i;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		}
+		else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		}
+		else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		}
+		else {
+			return "invalid UTF-8";
+		}
+		if (len - i <= n)
+			return "invalid UTF-8";
+		for (size_t k = 1; k <= n; k++) {
+			unsigned char cc = (unsigned char)s[i + k];
+			if ((cc & 0xc0) != 0x80)
+				return "invalid UTF-8";
+			cp = (cp << 6) | (cc & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return "invalid UTF-8";
+		i += n + 1;
+	}
+
+	return NULL;
+}
+
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+
+static const struct conf_opt *opt_lookup(const char *key, size_t len)
+{
+	for (const struct conf_opt *o = conf_opts; o->key; o++) {
+		if (strlen(o->key) == len && 0 == memcmp(o->key, key, len))
+			return o;
+	}
+	return NULL;
+}
+
+
+/*
+ * Resolve "key", "key_N", "key_file" and "key_N_file" to the option,
+ * n (0 for the plain key, 1..99 for key_N) and whether the value
+ * names a file.
+ */
+static const struct conf_opt *key_resolve(const char *key, unsigned *np,
+					  bool *filep)
+{
+	const struct conf_opt *opt;
+	size_t len, slen = sizeof(CONF_FILE_SUFFIX) - 1;
+	bool file = false;
+	unsigned n = 0;
+
+	if (!key)
+		return NULL;
+
+	len = strlen(key);
+	opt = opt_lookup(key, len);
+	if (opt)
+		goto out;
+
+	if (len > slen && 0 == memcmp(key + len - slen, CONF_FILE_SUFFIX,
+				      slen)) {
+		file = true;
+		len -= slen;
+		opt = opt_lookup(key, len);
+		if (opt)
+			goto out;
+	}
+
+	/* _N with N = 1..99, no leading zero */
+	for (size_t d = 1; d <= 2 && d + 1 < len; d++) {
+		const char *p = key + len - d;
+		bool digits = true;
+
+		for (size_t k = 0; k < d; k++)
+			digits = digits && p[k] >= '0' && p[k] <= '9';
+		if (!digits || p[0] == '0' || p[-1] != '_')
+			continue;
+
+		opt = opt_lookup(key, len - d - 1);
+		if (!opt || !(opt->flags & CONF_F_NUMBERED))
+			return NULL;
+
+		n = (unsigned)strtoul(p, NULL, 10);
+		goto out;
+	}
+
+	return NULL;
+
+ out:
+	if (file && !(opt->flags & CONF_F_SECRET))
+		return NULL;
+	if (np)
+		*np = n;
+	if (filep)
+		*filep = file;
+	return opt;
+}
+
+
+const struct conf_opt *conf_opt_find(const char *key)
+{
+	return key_resolve(key, NULL, NULL);
+}
+
+
+static struct conf_ent *ent_find(const struct conf *conf,
+				 const struct conf_opt *opt, unsigned n)
+{
+	struct le *le;
+
+	if (!conf)
+		return NULL;
+
+	LIST_FOREACH(&conf->ents, le) {
+		struct conf_ent *ent = le->data;
+		if (ent->opt == opt && ent->n == n)
+			return ent;
+	}
+	return NULL;
+}
+
+
+/* The key as a user would write it, e.g. "sip_password_2". */
+static const char *ent_key(char *buf, size_t sz, const struct conf_opt *opt,
+			   unsigned n)
+{
+	if (n == 0)
+		snprintf(buf, sz, "%s", opt->key);
+	else
+		snprintf(buf, sz, "%s_%u", opt->key, n);
+	return buf;
+}
+
+
+static int conf_set_rank(struct conf *conf, const char *key,
+			 const char *value, const char *source,
+			 enum conf_rank rank, conf_err_h *errh, void *arg)
+{
+	const struct conf_opt *opt;
+	struct conf_ent *ent;
+	char *nvalue = NULL, *nsource = NULL;
+	const char *problem;
+	bool file;
+	unsigned n;
+	size_t vlen;
+	int err;
+
+	if (!conf || !key || !value)
+		return EINVAL;
+	if (!source)
+		source = "--set";
+
+	opt = key_resolve(key, &n, &file);
+	if (!opt) {
+		report(&conf->nload_errs, errh, arg,
+		       "unknown key \"%.200s\" (%s)", key, source);
+		return ENOENT;
+	}
+
+	vlen = strlen(value);
+	if (vlen >= CONF_LINE_MAX) {
+		report(&conf->nload_errs, errh, arg,
+		       "%s: value too long (max %d bytes) (%s)", key,
+		       CONF_LINE_MAX - 1, source);
+		return EINVAL;
+	}
+	problem = text_problem(value, vlen);
+	if (problem) {
+		report(&conf->nload_errs, errh, arg,
+		       "%s: %s in value (%s)", key, problem, source);
+		return EINVAL;
+	}
+	if (file && vlen == 0) {
+		report(&conf->nload_errs, errh, arg,
+		       "%s: empty file name (%s)", key, source);
+		return EINVAL;
+	}
+
+	ent = ent_find(conf, opt, n);
+	if (ent && ent->rank > rank)
+		return 0;  /* a higher-precedence source already set it */
+
+	err  = str_dup(&nvalue, value);
+	err |= str_dup(&nsource, source);
+	if (err) {
+		mem_deref(nvalue);
+		mem_deref(nsource);
+		return ENOMEM;
+	}
+
+	if (!ent) {
+		ent = mem_zalloc(sizeof(*ent), ent_destructor);
+		if (!ent) {
+			mem_deref(nvalue);
+			mem_deref(nsource);
+			return ENOMEM;
+		}
+		ent->opt = opt;
+		ent->n = n;
+		list_append(&conf->ents, &ent->le, ent);
+	}
+
+	ent->value = mem_deref(ent->value);
+	ent->path = mem_deref(ent->path);
+	mem_deref(ent->source);
+	if (file)
+		ent->path = nvalue;
+	else
+		ent->value = nvalue;
+	ent->source = nsource;
+	ent->rank = rank;
+
+	return 0;
+}
+
+
+int conf_set(struct conf *conf, const char *key, const char *value,
+	     const char *source, conf_err_h *errh, void *arg)
+{
+	return conf_set_rank(conf, key, value, source, RANK_SET, errh, arg);
+}
+
+
+int conf_set_arg(struct conf *conf, const char *kv, conf_err_h *errh,
+		 void *arg)
+{
+	char key[128];
+	const char *eq;
+	size_t klen;
+
+	if (!conf || !kv)
+		return EINVAL;
+
+	while (is_space(*kv))
+		++kv;
+	eq = strchr(kv, '=');
+	klen = eq ? (size_t)(eq - kv) : 0;
+	while (klen && (kv[klen - 1] == ' ' || kv[klen - 1] == '\t'))
+		--klen;
+	if (!eq || klen == 0) {
+		report(&conf->nload_errs, errh, arg,
+		       "--set \"%.200s\": expected key=value", kv);
+		return EINVAL;
+	}
+	if (klen >= sizeof(key)) {
+		report(&conf->nload_errs, errh, arg,
+		       "unknown key \"%.*s...\" (--set)", 60, kv);
+		return ENOENT;
+	}
+	memcpy(key, kv, klen);
+	key[klen] = '\0';
+
+	return conf_set_rank(conf, key, eq + 1, "--set", RANK_SET, errh,
+			     arg);
+}
+
+
+static bool env_reserved(const char *name, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(conf_env_reserved); i++) {
+		const char *r = conf_env_reserved[i];
+		size_t rl = strlen(r);
+
+		if (r[rl - 1] == '_' ? (len >= rl && !memcmp(name, r, rl))
+				     : (len == rl && !memcmp(name, r, rl)))
+			return true;
+	}
+	return false;
+}
+
+
+int conf_load_env(struct conf *conf, char *const envp[], conf_err_h *errh,
+		  void *arg)
+{
+	const size_t plen = sizeof(CONF_ENV_PREFIX) - 1;
+	int err = 0;
+
+	if (!conf)
+		return EINVAL;
+	if (!envp)
+		return 0;
+
+	for (size_t i = 0; envp[i]; i++) {
+		const char *var = envp[i], *eq;
+		char key[128], source[160];
+		size_t nlen;
+		int e;
+
+		if (strncmp(var, CONF_ENV_PREFIX, plen))
+			continue;
+		eq = strchr(var, '=');
+		if (!eq)
+			continue;
+		nlen = (size_t)(eq - var);
+		if (env_reserved(var, nlen))
+			continue;
+
+		snprintf(source, sizeof(source), "env %.*s",
+			 (int)(nlen > 140 ? 140 : nlen), var);
+		if (nlen - plen == 0 || nlen - plen >= sizeof(key)) {
+			report(&conf->nload_errs, errh, arg,
+			       "unknown key \"%.*s\" (%s)",
+			       (int)(nlen - plen > 60 ? 60 : nlen - plen),
+			       var + plen, source);
+			err = ENOENT;
+			continue;
+		}
+		for (size_t k = 0; k < nlen - plen; k++) {
+			char c = var[plen + k];
+			key[k] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+		}
+		key[nlen - plen] = '\0';
+
+		e = conf_set_rank(conf, key, eq + 1, source, RANK_ENV, errh,
+				  arg);
+		if (e)
+			err = e;
+	}
+
+	return err;
+}
+
+
+/* Parse one line (no newline); returns 0 or an errno already reported. */
+static int parse_line(struct conf *conf, const char *p, size_t len,
+		      const char *source, unsigned lineno, conf_err_h *errh,
+		      void *arg)
+{
+	char where[300], key[128], *value;
+	const char *problem, *kp, *vp;
+	size_t klen, vlen;
+	int err;
+
+	snprintf(where, sizeof(where), "%.280s:%u", source, lineno);
+
+	problem = text_problem(p, len);
+	if (problem) {
+		report(&conf->nload_errs, errh, arg, "%s: %s in line", where,
+		       problem);
+		return EINVAL;
+	}
+
+	while (len && is_space(*p)) {
+		++p;
+		--len;
+	}
+	while (len && is_space(p[len - 1]))
+		--len;
+	if (len == 0 || *p == '#')
+		return 0;
+
+	kp = p;
+	for (klen = 0; klen < len && !is_space(kp[klen]) && kp[klen] != '=';
+	     klen++)
+		;
+	if (klen == 0) {
+		report(&conf->nload_errs, errh, arg, "%s: empty key", where);
+		return EINVAL;
+	}
+
+	vp = kp + klen;
+	vlen = len - klen;
+	while (vlen && is_space(*vp)) {
+		++vp;
+		--vlen;
+	}
+	if (vlen && *vp == '=') {
+		++vp;
+		--vlen;
+		while (vlen && is_space(*vp)) {
+			++vp;
+			--vlen;
+		}
+	}
+	else if (vp == kp + klen) {
+		/* "key" alone, nothing after it */
+		report(&conf->nload_errs, errh, arg,
+		       "%s: missing '=' after \"%.*s\"", where,
+		       (int)(klen > 60 ? 60 : klen), kp);
+		return EINVAL;
+	}
+
+	if (klen >= sizeof(key)) {
+		report(&conf->nload_errs, errh, arg,
+		       "unknown key \"%.*s...\" (%s)", 60, kp, where);
+		return ENOENT;
+	}
+	memcpy(key, kp, klen);
+	key[klen] = '\0';
+
+	/* "quoted value" keeps inner spaces and loses the quotes */
+	if (vlen >= 2 && vp[0] == '"' && vp[vlen - 1] == '"') {
+		++vp;
+		vlen -= 2;
+	}
+
+	value = mem_alloc(vlen + 1, NULL);
+	if (!value)
+		return ENOMEM;
+	memcpy(value, vp, vlen);
+	value[vlen] = '\0';
+
+	err = conf_set_rank(conf, key, value, where, RANK_FILE, errh, arg);
+	mem_deref(value);
+	return err;
+}
+
+
+int conf_parse_buf(struct conf *conf, const char *buf, size_t len,
+		   const char *source, conf_err_h *errh, void *arg)
+{
+	unsigned lineno = 0;
+	size_t pos = 0;
+	int err = 0;
+
+	if (!conf || (!buf && len))
+		return EINVAL;
+	if (!source)
+		source = "config";
+
+	while (pos < len) {
+		const char *line = buf + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		size_t llen = nl ? (size_t)(nl - line) : len - pos;
+		int e;
+
+		pos += llen + (nl ? 1 : 0);
+		++lineno;
+
+		if (llen && line[llen - 1] == '\r')
+			--llen;
+		if (llen >= CONF_LINE_MAX) {
+			report(&conf->nload_errs, errh, arg,
+			       "%.280s:%u: line too long (max %d bytes)",
+			       source, lineno, CONF_LINE_MAX - 1);
+			err = EINVAL;
+			continue;
+		}
+
+		e = parse_line(conf, line, llen, source, lineno, errh, arg);
+		if (e == ENOMEM)
+			return ENOMEM;
+		if (e)
+			err = e;
+	}
+
+	return err;
+}
+
+
+/*
+ * Read a regular file of at most max bytes. Opened non-blocking so a
+ * FIFO or device cannot hang us; those are rejected after fstat.
+ */
+static int file_read(const char *path, size_t max, char **bufp,
+		     size_t *lenp)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+
+	if (fstat(fd, &st)) {
+		err = errno;
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		err = EISDIR;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = EINVAL;
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		err = EFBIG;
+		goto out;
+	}
+
+	buf = mem_alloc(max + 1, NULL);
+	if (!buf) {
+		err = ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + len, max - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len == max)
+			break;
+	}
+	buf[len] = '\0';
+
+ out:
+	close(fd);
+	if (err) {
+		mem_deref(buf);
+		return err;
+	}
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+}
+
+
+static const char *errstr(int err)
+{
+	if (err == EINVAL)
+		return "not a regular file";
+	if (err == EFBIG)
+		return "file too large";
+	return strerror(err);
+}
+
+
+int conf_load_file(struct conf *conf, const char *path, conf_err_h *errh,
+		   void *arg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int err;
+
+	if (!conf || !path)
+		return EINVAL;
+
+	err = file_read(path, CONF_FILE_MAX, &buf, &len);
+	if (err) {
+		report(&conf->nload_errs, errh, arg,
+		       "cannot read config file \"%.280s\": %s", path,
+		       errstr(err));
+		return err;
+	}
+
+	err = conf_parse_buf(conf, buf, len, path, errh, arg);
+	mem_deref(buf);
+	return err;
+}
+
+
+/* --- validation ------------------------------------------------------ */
+
+
+static int parse_int(const char *s, int64_t *vp)
+{
+	const char *p = s;
+	bool neg = false;
+	uint64_t v = 0;
+
+	if (*p == '+' || *p == '-')
+		neg = *p++ == '-';
+	if (!*p)
+		return EINVAL;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return EINVAL;
+		if (v > (UINT64_MAX - 9) / 10)
+			return ERANGE;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (v > (uint64_t)INT64_MAX)
+		return ERANGE;
+	*vp = neg ? -(int64_t)v : (int64_t)v;
+	return 0;
+}
+
+
+static int parse_bool(const char *s, bool *vp)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1"};
+	static const char *const no[] = {"false", "no", "off", "0"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (0 == str_casecmp(s, yes[i])) {
+			*vp = true;
+			return 0;
+		}
+		if (0 == str_casecmp(s, no[i])) {
+			*vp = false;
+			return 0;
+		}
+	}
+	return EINVAL;
+}
+
+
+/* Find item in a "a|b|c" list, case-insensitively; returns its spelling. */
+static bool choice_find(const char *choices, const char *item, size_t ilen,
+			struct pl *hit)
+{
+	const char *p = choices;
+
+	while (p && *p) {
+		const char *bar = strchr(p, '|');
+		size_t l = bar ? (size_t)(bar - p) : strlen(p);
+
+		if (l == ilen && 0 == strncasecmp(p, item, ilen)) {
+			hit->p = p;
+			hit->l = l;
+			return true;
+		}
+		p = bar ? bar + 1 : NULL;
+	}
+	return false;
+}
+
+
+static int check_port(const char *s, size_t len, char *err, size_t errsz)
+{
+	uint32_t port = 0;
+
+	if (len == 0 || len > 5) {
+		snprintf(err, errsz, "port \"%.*s\" is not a number 1..65535",
+			 (int)(len > 20 ? 20 : len), s);
+		return EINVAL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9') {
+			snprintf(err, errsz,
+				 "port \"%.*s\" is not a number 1..65535",
+				 (int)len, s);
+			return EINVAL;
+		}
+		port = port * 10 + (uint32_t)(s[i] - '0');
+	}
+	if (port < 1 || port > 65535) {
+		snprintf(err, errsz, "port %u is out of range 1..65535", port);
+		return ERANGE;
+	}
+	return 0;
+}
+
+
+/* An IP address, IPv6 optionally in brackets when allow_brackets. */
+static int check_ip(const char *s, size_t len, bool brackets, char *err,
+		    size_t errsz)
+{
+	char addr[64];
+	struct sa sa;
+
+	if (brackets) {
+		if (len < 2 || s[0] != '[' || s[len - 1] != ']')
+			goto bad;
+		++s;
+		len -= 2;
+	}
+	if (len == 0 || len >= sizeof(addr))
+		goto bad;
+	memcpy(addr, s, len);
+	addr[len] = '\0';
+	if (sa_set_str(&sa, addr, 0))
+		goto bad;
+	if ((sa_af(&sa) == AF_INET6) != (strchr(addr, ':') != NULL))
+		goto bad;
+	return 0;
+
+ bad:
+	snprintf(err, errsz, "\"%.*s\" is not an IP address",
+		 (int)(len > 80 ? 80 : len), s);
+	return EINVAL;
+}
+
+
+static int check_listen(const char *v, char *err, size_t errsz)
+{
+	const char *colon, *addr, *last;
+	size_t alen, vlen = strlen(v);
+	struct pl proto;
+
+	colon = strchr(v, ':');
+	last = strrchr(v, ':');
+	if (!colon || colon == last ||
+	    !choice_find("udp|tcp|tls", v, (size_t)(colon - v), &proto) ||
+	    strncmp(proto.p, v, proto.l)) {
+		snprintf(err, errsz,
+			 "\"%.100s\" is not of the form udp|tcp|tls:ADDR:PORT",
+			 v);
+		return EINVAL;
+	}
+
+	addr = colon + 1;
+	alen = (size_t)(last - addr);
+	if (alen && addr[0] == '[') {
+		if (check_ip(addr, alen, true, err, errsz))
+			return EINVAL;
+	}
+	else if (memchr(addr, ':', alen)) {
+		snprintf(err, errsz, "\"%.100s\": write IPv6 addresses in "
+			 "brackets, e.g. udp:[::1]:5060", v);
+		return EINVAL;
+	}
+	else if (check_ip(addr, alen, false, err, errsz)) {
+		return EINVAL;
+	}
+
+	return check_port(last + 1, vlen - (size_t)(last + 1 - v), err,
+			  errsz);
+}
+
+
+static int check_cidr(const char *v, char *err, size_t errsz)
+{
+	const char *slash = strchr(v, '/');
+	size_t alen = slash ? (size_t)(slash - v) : strlen(v);
+	bool v6 = memchr(v, ':', alen) != NULL;
+	bool br = alen && v[0] == '[';
+	unsigned bits = 0, maxbits = v6 ? 128 : 32;
+	const char *p;
+
+	if (check_ip(v, alen, br, err, errsz)) {
+		snprintf(err, errsz, "\"%.100s\" is not a CIDR network "
+			 "(ADDR/BITS)", v);
+		return EINVAL;
+	}
+	if (!slash)
+		return 0;  /* a single address */
+
+	p = slash + 1;
+	if (!*p || strlen(p) > 3)
+		goto bad;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			goto bad;
+		bits = bits * 10 + (unsigned)(*p - '0');
+	}
+	if (bits > maxbits)
+		goto bad;
+	return 0;
+
+ bad:
+	snprintf(err, errsz, "\"%.100s\": prefix length must be 0..%u", v,
+		 maxbits);
+	return EINVAL;
+}
+
+
+static int check_host(const char *v, char *err, size_t errsz)
+{
+	if (!*v) {
+		snprintf(err, errsz, "must not be empty");
+		return EINVAL;
+	}
+	for (const char *p = v; *p; p++) {
+		char c = *p;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+		    c == ':' || c == '[' || c == ']' || c == '_')
+			continue;
+		snprintf(err, errsz, "\"%.100s\" is not a host name or IP "
+			 "address", v);
+		return EINVAL;
+	}
+	return 0;
+}
+
+
+static int check_user(const char *v, char *err, size_t errsz)
+{
+	if (!*v) {
+		snprintf(err, errsz, "must not be empty");
+		return EINVAL;
+	}
+	if (strpbrk(v, " \t\"<>")) {
+		snprintf(err, errsz, "must not contain spaces, quotes or "
+			 "angle brackets");
+		return EINVAL;
+	}
+	return 0;
+}
+
+
+static int check_display_name(const char *v, char *err, size_t errsz)
+{
+	if (strlen(v) > 128) {
+		snprintf(err, errsz, "longer than 128 bytes");
+		return EINVAL;
+	}
+	if (strpbrk(v, "\"\\")) {
+		snprintf(err, errsz, "must not contain '\"' or '\\'");
+		return EINVAL;
+	}
+	return 0;
+}
+
+
+static int check_nonempty(const char *v, char *err, size_t errsz)
+{
+	if (!*v) {
+		snprintf(err, errsz, "must not be empty");
+		return EINVAL;
+	}
+	if (strlen(v) > 128) {
+		snprintf(err, errsz, "longer than 128 bytes");
+		return EINVAL;
+	}
+	return 0;
+}
+
+
+static int check_dir(const char *v, char *err, size_t errsz)
+{
+	struct stat st;
+
+	if (!*v || stat(v, &st)) {
+		snprintf(err, errsz, "directory \"%.200s\" does not exist", v);
+		return ENOENT;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errsz, "\"%.200s\" is not a directory", v);
+		return ENOTDIR;
+	}
+	if (access(v, W_OK | X_OK)) {
+		snprintf(err, errsz, "directory \"%.200s\" is not writable",
+			 v);
+		return EACCES;
+	}
+	return 0;
+}
+
+
+static int check_readable(const char *v, char *err, size_t errsz)
+{
+	struct stat st;
+
+	if (!*v || stat(v, &st)) {
+		snprintf(err, errsz, "file \"%.200s\" does not exist", v);
+		return ENOENT;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errsz, "\"%.200s\" is not a regular file", v);
+		return EINVAL;
+	}
+	if (access(v, R_OK)) {
+		snprintf(err, errsz, "file \"%.200s\" is not readable", v);
+		return EACCES;
+	}
+	return 0;
+}
+
+
+static int check_app(const char *v, char *err, size_t errsz)
+{
+	int64_t hz;
+
+	if (0 == strcmp(v, "echo"))
+		return 0;
+	if (0 == strncmp(v, "playback:", 9))
+		return check_readable(v + 9, err, errsz);
+	if (0 == strncmp(v, "tone:", 5)) {
+		if (parse_int(v + 5, &hz) || hz < 20 || hz > 8000) {
+			snprintf(err, errsz, "tone frequency \"%.20s\" is not "
+				 "an integer 20..8000", v + 5);
+			return EINVAL;
+		}
+		return 0;
+	}
+	snprintf(err, errsz, "\"%.100s\" is not one of echo|playback:FILE|"
+		 "tone:HZ", v);
+	return EINVAL;
+}
+
+
+static int check_events_file(const char *v, char *err, size_t errsz)
+{
+	const char *slash = strrchr(v, '/');
+	char dir[512];
+	struct stat st;
+
+	if (!*v) {
+		snprintf(err, errsz, "must not be empty");
+		return EINVAL;
+	}
+	if (!slash)
+		return 0;  /* current directory */
+	if (slash == v || (size_t)(slash - v) >= sizeof(dir))
+		return 0;
+	memcpy(dir, v, (size_t)(slash - v));
+	dir[slash - v] = '\0';
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errsz, "directory \"%.200s\" does not exist",
+			 dir);
+		return ENOENT;
+	}
+	return 0;
+}
+
+
+/* Replace ent->value with text (takes a copy). */
+static int ent_revalue(struct conf_ent *ent, const char *p, size_t len)
+{
+	char *v = mem_alloc(len + 1, NULL);
+
+	if (!v)
+		return ENOMEM;
+	memcpy(v, p, len);
+	v[len] = '\0';
+	mem_deref(ent->value);
+	ent->value = v;
+	return 0;
+}
+
+
+static unsigned validate_secret_file(struct conf_ent *ent, const char *key,
+				     conf_err_h *errh, void *arg)
+{
+	unsigned n = 0;
+	const char *problem;
+	char *buf = NULL;
+	size_t len = 0;
+	int err;
+
+	ent->value = mem_deref(ent->value);
+
+	err = file_read(ent->path, CONF_LINE_MAX, &buf, &len);
+	if (err) {
+		report(&n, errh, arg, "%s_file: cannot read \"%.280s\": %s "
+		       "(%s)", key, ent->path, errstr(err), ent->source);
+		return n;
+	}
+
+	/* first line only */
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '\n') {
+			len = i;
+			break;
+		}
+	}
+	if (len && buf[len - 1] == '\r')
+		--len;
+
+	problem = text_problem(buf, len);
+	if (len == 0)
+		problem = "empty first line";
+	else if (len == CONF_LINE_MAX)
+		problem = "line too long";
+	if (problem) {
+		report(&n, errh, arg, "%s_file: \"%.280s\": %s (%s)", key,
+		       ent->path, problem, ent->source);
+	}
+	else if (ent_revalue(ent, buf, len)) {
+		report(&n, errh, arg, "%s_file: out of memory", key);
+	}
+
+	mem_deref(buf);
+	return n;
+}
+
+
+static unsigned validate_list(struct conf_ent *ent, const char *key,
+			      conf_err_h *errh, void *arg)
+{
+	const struct conf_opt *opt = ent->opt;
+	char norm[CONF_LINE_MAX], item[CONF_LINE_MAX], errbuf[512];
+	const char *p = ent->value;
+	size_t nlen = 0, count = 0;
+	unsigned nerr = 0;
+
+	norm[0] = '\0';
+
+	while (*p && is_space(*p))
+		++p;
+
+	/* an empty (or all blank) value is a list of no items */
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t ilen = comma ? (size_t)(comma - p) : strlen(p);
+		const char *ip = p;
+		struct pl hit;
+
+		p = comma ? comma + 1 : p + ilen;
+		++count;
+		while (ilen && is_space(*ip)) {
+			++ip;
+			--ilen;
+		}
+		while (ilen && is_space(ip[ilen - 1]))
+			--ilen;
+
+		if (ilen == 0) {
+			report(&nerr, errh, arg, "%s: empty item in list "
+			       "\"%.200s\" (%s)", key, ent->value,
+			       ent->source);
+			goto next;
+		}
+
+		if (opt->choices) {
+			if (!choice_find(opt->choices, ip, ilen, &hit)) {
+				report(&nerr, errh, arg, "%s: \"%.*s\" is not "
+				       "one of %s (%s)", key,
+				       (int)(ilen > 100 ? 100 : ilen), ip,
+				       opt->choices, ent->source);
+				goto next;
+			}
+			ip = hit.p;
+			ilen = hit.l;
+		}
+
+		memcpy(item, ip, ilen);
+		item[ilen] = '\0';
+
+		if (opt->checkh && opt->checkh(item, errbuf, sizeof(errbuf))) {
+			report(&nerr, errh, arg, "%s: %s (%s)", key, errbuf,
+			       ent->source);
+			goto next;
+		}
+
+		/* duplicate? compare with the items kept so far */
+		for (const char *q = norm; *q; ) {
+			const char *c = strchr(q, ',');
+			size_t ql = c ? (size_t)(c - q) : strlen(q);
+
+			if (ql == ilen && 0 == strncasecmp(q, item, ilen)) {
+				report(&nerr, errh, arg, "%s: \"%s\" is "
+				       "listed twice (%s)", key, item,
+				       ent->source);
+				goto next;
+			}
+			q = c ? c + 1 : q + ql;
+		}
+
+		if (nlen)
+			norm[nlen++] = ',';
+		memcpy(norm + nlen, item, ilen);
+		nlen += ilen;
+		norm[nlen] = '\0';
+	next:
+		if (comma && !*p && ilen) {
+			report(&nerr, errh, arg, "%s: empty item in list "
+			       "\"%.200s\" (%s)", key, ent->value,
+			       ent->source);
+		}
+	}
+
+	if (nerr)
+		return nerr;
+
+	if ((int64_t)count < opt->min) {
+		report(&nerr, errh, arg, "%s: needs at least %lld item%s (%s)",
+		       key, (long long)opt->min, opt->min == 1 ? "" : "s",
+		       ent->source);
+	}
+	else if ((int64_t)count > opt->max) {
+		report(&nerr, errh, arg, "%s: at most %lld items allowed "
+		       "(%s)", key, (long long)opt->max, ent->source);
+	}
+	else if (ent_revalue(ent, norm, nlen)) {
+		report(&nerr, errh, arg, "%s: out of memory", key);
+	}
+
+	return nerr;
+}
+
+
+static unsigned validate_ent(struct conf_ent *ent, conf_err_h *errh,
+			     void *arg)
+{
+	const struct conf_opt *opt = ent->opt;
+	char key[160], errbuf[512];
+	unsigned nerr = 0;
+	struct pl hit;
+	int64_t iv;
+	bool bv;
+	int err;
+
+	ent_key(key, sizeof(key), opt, ent->n);
+
+	if (ent->path) {
+		nerr = validate_secret_file(ent, key, errh, arg);
+		if (nerr)
+			return nerr;
+	}
+	if (!ent->value)
+		return 0;
+
+	switch (opt->type) {
+
+	case CONF_INT:
+		err = parse_int(ent->value, &iv);
+		if (err == EINVAL) {
+			report(&nerr, errh, arg, "%s: \"%.100s\" is not an "
+			       "integer (%s)", key, ent->value, ent->source);
+		}
+		else if (err || iv < opt->min || iv > opt->max) {
+			report(&nerr, errh, arg, "%s: %.40s is out of range "
+			       "%lld..%lld (%s)", key, ent->value,
+			       (long long)opt->min, (long long)opt->max,
+			       ent->source);
+		}
+		break;
+
+	case CONF_BOOL:
+		if (parse_bool(ent->value, &bv)) {
+			report(&nerr, errh, arg, "%s: \"%.100s\" is not a "
+			       "boolean (true|false|yes|no|on|off|1|0) (%s)",
+			       key, ent->value, ent->source);
+		}
+		break;
+
+	case CONF_ENUM:
+		if (!choice_find(opt->choices, ent->value,
+				 strlen(ent->value), &hit)) {
+			report(&nerr, errh, arg, "%s: \"%.100s\" is not one of "
+			       "%s (%s)", key, ent->value, opt->choices,
+			       ent->source);
+		}
+		else if (ent_revalue(ent, hit.p, hit.l)) {
+			report(&nerr, errh, arg, "%s: out of memory", key);
+		}
+		break;
+
+	case CONF_LIST:
+		return validate_list(ent, key, errh, arg);
+
+	case CONF_PATH:
+		if (check_readable(ent->value, errbuf, sizeof(errbuf))) {
+			report(&nerr, errh, arg, "%s: %s (%s)", key, errbuf,
+			       ent->source);
+		}
+		break;
+
+	case CONF_STR:
+	default:
+		break;
+	}
+
+	if (!nerr && opt->checkh && opt->type != CONF_LIST &&
+	    opt->checkh(ent->value, errbuf, sizeof(errbuf))) {
+		report(&nerr, errh, arg, "%s: %s (%s)", key, errbuf,
+		       ent->source);
+	}
+
+	return nerr;
+}
+
+
+static bool ent_value_int(const struct conf *conf, const char *key,
+			  int64_t *vp)
+{
+	const char *s = conf_str(conf, key);
+
+	return s && 0 == parse_int(s, vp);
+}
+
+
+static unsigned validate_cross(struct conf *conf, conf_err_h *errh,
+			       void *arg)
+{
+	const struct conf_opt *anchor = opt_lookup(conf_anchor,
+						   strlen(conf_anchor));
+	unsigned nerr = 0;
+	int64_t lo, hi;
+	struct le *le;
+
+	if (ent_value_int(conf, "rtp_port_min", &lo) &&
+	    ent_value_int(conf, "rtp_port_max", &hi) && lo >= hi) {
+		report(&nerr, errh, arg, "rtp_port_min (%lld) must be below "
+		       "rtp_port_max (%lld) so the range holds at least 2 "
+		       "ports", (long long)lo, (long long)hi);
+	}
+
+	if (ent_value_int(conf, "jitter_min_ms", &lo) &&
+	    ent_value_int(conf, "jitter_max_ms", &hi) && lo > hi) {
+		report(&nerr, errh, arg, "jitter_min_ms (%lld) must not be "
+		       "above jitter_max_ms (%lld)", (long long)lo,
+		       (long long)hi);
+	}
+
+	if (conf_isset(conf, "sip_tls_cert") !=
+	    conf_isset(conf, "sip_tls_key")) {
+		report(&nerr, errh, arg, "sip_tls_cert and sip_tls_key must "
+		       "be set together");
+	}
+
+	if (conf_isset(conf, "sip_host") && !conf_isset(conf, conf_anchor)) {
+		report(&nerr, errh, arg, "sip_host is set but %s is not",
+		       conf_anchor);
+	}
+
+	/* every numbered account needs its extension */
+	LIST_FOREACH(&conf->ents, le) {
+		const struct conf_ent *ent = le->data;
+		char k[160], a[160];
+
+		if (!(ent->opt->flags & CONF_F_NUMBERED) ||
+		    ent->opt == anchor || ent_find(conf, anchor, ent->n))
+			continue;
+
+		report(&nerr, errh, arg, "%s is set but %s is not",
+		       ent_key(k, sizeof(k), ent->opt, ent->n),
+		       ent_key(a, sizeof(a), anchor, ent->n));
+	}
+
+	return nerr;
+}
+
+
+unsigned conf_validate(struct conf *conf, conf_err_h *errh, void *arg)
+{
+	unsigned nerr = 0;
+	struct le *le;
+
+	if (!conf) {
+		report(NULL, errh, arg, "no configuration");
+		return 1;
+	}
+
+	LIST_FOREACH(&conf->ents, le)
+		nerr += validate_ent(le->data, errh, arg);
+
+	if (!nerr)
+		nerr += validate_cross(conf, errh, arg);
+
+	return nerr + conf->nload_errs;
+}
+
+
+/* --- accessors ------------------------------------------------------- */
+
+
+const char *conf_str(const struct conf *conf, const char *key)
+{
+	const struct conf_opt *opt;
+	const struct conf_ent *ent;
+	unsigned n;
+	bool file;
+
+	opt = key_resolve(key, &n, &file);
+	if (!opt || file)
+		return NULL;
+
+	ent = ent_find(conf, opt, n);
+	if (ent)
+		return ent->value;  /* NULL while a _file is unresolved */
+
+	for (size_t i = 0; i < ARRAY_SIZE(conf_def_from); i++) {
+		char k[160];
+
+		if (strcmp(opt->key, conf_def_from[i].key))
+			continue;
+		opt = opt_lookup(conf_def_from[i].from,
+				 strlen(conf_def_from[i].from));
+		return conf_str(conf, ent_key(k, sizeof(k), opt, n));
+	}
+
+	return opt->def;
+}
+
+
+int64_t conf_int(const struct conf *conf, const char *key)
+{
+	const struct conf_opt *opt = conf_opt_find(key);
+	const char *s = conf_str(conf, key);
+	int64_t v;
+
+	if (s && 0 == parse_int(s, &v))
+		return v;
+	if (opt && opt->def && 0 == parse_int(opt->def, &v))
+		return v;
+	return 0;
+}
+
+
+bool conf_bool(const struct conf *conf, const char *key)
+{
+	const struct conf_opt *opt = conf_opt_find(key);
+	const char *s = conf_str(conf, key);
+	bool v;
+
+	if (s && 0 == parse_bool(s, &v))
+		return v;
+	if (opt && opt->def && 0 == parse_bool(opt->def, &v))
+		return v;
+	return false;
+}
+
+
+bool conf_isset(const struct conf *conf, const char *key)
+{
+	const struct conf_opt *opt;
+	unsigned n;
+	bool file;
+
+	opt = key_resolve(key, &n, &file);
+	if (!opt)
+		return false;
+
+	return ent_find(conf, opt, n) != NULL;
+}
+
+
+size_t conf_numbered(const struct conf *conf, const char *key,
+		     unsigned *nv, size_t max)
+{
+	const struct conf_opt *opt = conf_opt_find(key);
+	size_t cnt = 0;
+
+	if (!conf || !opt)
+		return 0;
+
+	for (unsigned n = 1; n <= CONF_NUM_MAX && cnt < max; n++) {
+		if (!ent_find(conf, opt, n))
+			continue;
+		if (nv)
+			nv[cnt] = n;
+		++cnt;
+	}
+
+	return cnt;
+}
+
+
+void conf_register_secrets(const struct conf *conf)
+{
+	struct le *le;
+
+	if (!conf)
+		return;
+
+	LIST_FOREACH(&conf->ents, le) {
+		const struct conf_ent *ent = le->data;
+
+		if ((ent->opt->flags & CONF_F_SECRET) && ent->value)
+			log_secret_add(ent->value);
+	}
+}
+
+
+/* --- printing -------------------------------------------------------- */
+
+
+static const char *type_name(const struct conf_opt *opt, char *buf,
+			     size_t sz)
+{
+	switch (opt->type) {
+
+	case CONF_INT:
+		snprintf(buf, sz, "int %lld..%lld", (long long)opt->min,
+			 (long long)opt->max);
+		break;
+	case CONF_BOOL:
+		snprintf(buf, sz, "bool");
+		break;
+	case CONF_ENUM:
+		snprintf(buf, sz, "%s", opt->choices);
+		break;
+	case CONF_LIST:
+		snprintf(buf, sz, "list%s%s, %lld..%lld items",
+			 opt->choices ? " of " : "",
+			 opt->choices ? opt->choices : "",
+			 (long long)opt->min, (long long)opt->max);
+		break;
+	case CONF_PATH:
+		snprintf(buf, sz, "file");
+		break;
+	case CONF_STR:
+	default:
+		snprintf(buf, sz, "%s",
+			 (opt->flags & CONF_F_SECRET) ? "secret" : "string");
+		break;
+	}
+	return buf;
+}
+
+
+int conf_print_help(struct re_printf *pf)
+{
+	int err = 0;
+
+	err |= re_hprintf(pf, "Options (config file `key = value`, env "
+			  "AGENTLINE_<KEY>, --set key=value):\n");
+
+	for (const struct conf_opt *o = conf_opts; o->key; o++) {
+		char type[160], line[400];
+
+		snprintf(line, sizeof(line), "  %-22s <%s>", o->key,
+			 type_name(o, type, sizeof(type)));
+		err |= re_hprintf(pf, "%s", line);
+		if (o->def)
+			err |= re_hprintf(pf, "  default: %s", o->def);
+		else
+			err |= re_hprintf(pf, "  default: unset");
+		err |= re_hprintf(pf, "\n      %s", o->help ? o->help : "");
+		if (o->flags & CONF_F_SECRET)
+			err |= re_hprintf(pf, "\n      [secret: never logged; "
+					  "or %s_file = FILE]", o->key);
+		if (o->flags & CONF_F_NUMBERED)
+			err |= re_hprintf(pf, "\n      [numbered: also %s_1.."
+					  "%s_%d]", o->key, o->key,
+					  CONF_NUM_MAX);
+		err |= re_hprintf(pf, "\n");
+	}
+
+	return err;
+}
+
+
+int conf_print(struct re_printf *pf, const struct conf *conf)
+{
+	int err = 0;
+
+	for (const struct conf_opt *o = conf_opts; o->key; o++) {
+		for (unsigned n = 0; n <= CONF_NUM_MAX; n++) {
+			const struct conf_ent *ent = ent_find(conf, o, n);
+			char key[160];
+			const char *v;
+
+			if (n > 0 && !ent)
+				continue;
+
+			ent_key(key, sizeof(key), o, n);
+			v = conf_str(conf, key);
+			if (!v)
+				err |= re_hprintf(pf, "# %s (unset)\n", key);
+			else if (o->flags & CONF_F_SECRET)
+				err |= re_hprintf(pf, "%s = ***\n", key);
+			else
+				err |= re_hprintf(pf, "%s = %s\n", key, v);
+
+			if (!(o->flags & CONF_F_NUMBERED))
+				break;
+		}
+	}
+
+	return err;
+}
