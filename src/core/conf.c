@@ -134,6 +134,8 @@ const struct conf_opt conf_opts[] = {
 	 "give up an outbound call that rings this long"},
 	{"drain_secs", CONF_INT, "10", 0, 300, NULL, 0, NULL,
 	 "on shutdown, wait this long for calls to end"},
+	{"answer_delay_ms", CONF_INT, "0", 0, 60000, NULL, 0, NULL,
+	 "ring this long (180 Ringing) before answering an inbound call"},
 	{"log_level", CONF_ENUM, "info", 0, 0, "debug|info|warn|error",
 	 CONF_F_RUNTIME, NULL,
 	 "least severe level that is logged"},

@@ -328,43 +328,64 @@ static void progress_handler(const struct sip_msg *msg, void *arg)
 }
 
 
+int sip_info_dtmf(const struct sip_msg *msg, char *digitp)
+{
+	static const char map[] = "0123456789*#ABCD";
+	const char *body;
+	size_t len;
+	struct pl sig;
+	char digit = 0;
+
+	if (!msg || !digitp)
+		return EINVAL;
+	body = (const char *)mbuf_buf(msg->mb);
+	len = mbuf_get_left(msg->mb);
+
+	if (msg_ctype_cmp(&msg->ctyp, "application", "dtmf-relay")) {
+		if (!re_regex(body, len, "Signal=[ ]*[0-9*#A-Da-d]1",
+			      NULL, &sig))
+			digit = sig.p[0];
+		else if (!re_regex(body, len, "Signal=[ ]*1[0-5]1", NULL,
+				   &sig))
+			digit = map[10 + (sig.p[1] - '0')];
+	}
+	else if (msg_ctype_cmp(&msg->ctyp, "application", "dtmf")) {
+		if (!re_regex(body, len, "[0-9]+", &sig) && sig.l <= 2 &&
+		    pl_u32(&sig) < 16)
+			digit = map[pl_u32(&sig)];
+		else if (!re_regex(body, len, "[*#A-Da-d]1", &sig))
+			digit = sig.p[0];
+	}
+	else {
+		return ENOTSUP;
+	}
+
+	if (!digit)
+		return EBADMSG;
+	if (digit >= 'a' && digit <= 'd')
+		digit = (char)(digit - 'a' + 'A');
+	*digitp = digit;
+	return 0;
+}
+
+
 static void info_handler(struct sip *sip, const struct sip_msg *msg,
 			 void *arg)
 {
 	struct call *call = arg;
-	struct pl sig;
 	char digit = 0;
+	int err;
 
-	if (msg_ctype_cmp(&msg->ctyp, "application", "dtmf-relay")) {
-		if (!re_regex((const char *)mbuf_buf(msg->mb),
-			      mbuf_get_left(msg->mb),
-			      "Signal=[ ]*[0-9*#A-Da-d]1", NULL, &sig))
-			digit = sig.p[0];
-	}
-	else if (msg_ctype_cmp(&msg->ctyp, "application", "dtmf")) {
-		if (!re_regex((const char *)mbuf_buf(msg->mb),
-			      mbuf_get_left(msg->mb), "[0-9*#A-Da-d]1", &sig))
-			digit = sig.p[0];
-		else if (!re_regex((const char *)mbuf_buf(msg->mb),
-				   mbuf_get_left(msg->mb), "[0-9]+", &sig)) {
-			uint32_t ev = pl_u32(&sig);
-			static const char map[] = "0123456789*#ABCD";
-			if (ev < 16)
-				digit = map[ev];
-		}
-	}
-	else {
+	err = sip_info_dtmf(msg, &digit);
+	if (err == ENOTSUP) {
 		(void)sip_reply(sip, msg, 415, "Unsupported Media Type");
 		return;
 	}
-
-	if (!digit) {
+	if (err) {
 		(void)sip_reply(sip, msg, 400, "Bad DTMF");
 		return;
 	}
 	(void)sip_reply(sip, msg, 200, "OK");
-	if (digit >= 'a' && digit <= 'd')
-		digit = (char)(digit - 'a' + 'A');
 	mstream_dtmf_info(call->ms, digit);
 }
 

@@ -46,6 +46,9 @@ struct mstream *call_media(struct call *call);
 bool call_is_outbound(const struct call *call);
 
 unsigned call_count(void);
+/* Digit of a SIP INFO DTMF body (application/dtmf-relay or
+ * application/dtmf): 0, ENOTSUP (other type) or EBADMSG. */
+int  sip_info_dtmf(const struct sip_msg *msg, char *digitp);
 void call_hangup_all(const char *reason);
 
 /* What answers the call keeps its state here (a mem object the call

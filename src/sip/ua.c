@@ -58,6 +58,8 @@ static struct {
 	ua_exit_h *exith;
 	void *exit_arg;
 	bool tls_verify_failed;
+	bool sip_closed;      /* sip_close(false) consumed our reference */
+	bool sip_exited;      /* ...and libre handed it back via exith   */
 } ua;
 
 
@@ -389,7 +391,10 @@ static void exit_handler(void *arg)
 	ua_exit_h *h = ua.exith;
 	(void)arg;
 
-	/* all SIP transactions (BYEs, un-REGISTERs) are done */
+	/* all SIP transactions (BYEs, un-REGISTERs) are done; libre keeps
+	 * one reference for us to release */
+	if (!arg)
+		ua.sip_exited = true;
 	tmr_cancel(&ua.tmr_drain);
 	ua.exith = NULL;
 	if (h)
@@ -640,22 +645,20 @@ static void force_exit(void *arg)
 {
 	(void)arg;
 	log_warn(MOD, NULL, "SIP transactions still pending: exiting anyway");
-	exit_handler(NULL);
+	exit_handler(&ua);
 }
 
 
 static void finish_shutdown(void)
 {
-	struct sip *sip = ua.sip;
-
 	tmr_cancel(&ua.tmr_drain);
 	ua.sock = mem_deref(ua.sock);
 	ua.lsnr = mem_deref(ua.lsnr);
 	tmr_start(&ua.tmr_drain, 5000, force_exit, NULL);
 	/* drops our reference; exit_handler runs when the last
 	 * transaction holding the stack is done */
-	ua.sip = NULL;
-	sip_close(sip, false);
+	ua.sip_closed = true;
+	sip_close(ua.sip, false);
 }
 
 
@@ -712,9 +715,16 @@ void ua_close(void)
 	reg_close();
 	ua.sock = mem_deref(ua.sock);
 	ua.lsnr = mem_deref(ua.lsnr);
-	if (ua.sip) {
+	if (ua.sip && !ua.sip_closed) {
 		sip_close(ua.sip, true);
 		ua.sip = mem_deref(ua.sip);
+	}
+	else if (ua.sip) {
+		if (!ua.sip_exited)
+			sip_close(ua.sip, true); /* flush what is pending */
+		if (ua.sip_exited)
+			ua.sip = mem_deref(ua.sip);
+		ua.sip = NULL;
 	}
 	ua.dnsc = mem_deref(ua.dnsc);
 	ua.tls = mem_deref(ua.tls);
