@@ -22,6 +22,8 @@ int  dtmf_rx_alloc(struct dtmf_rx **rxp, uint32_t clock,
 /* Feed one telephone-event RTP payload. Returns EBADMSG when malformed. */
 int  dtmf_rx_packet(struct dtmf_rx *rx, uint32_t rtp_ts, bool marker,
 		    const uint8_t *payload, size_t len);
+/* Report an event still waiting for its end packet (call teardown). */
+void dtmf_rx_flush(struct dtmf_rx *rx);
 
 /* --- RFC 4733 send --- */
 struct dtmf_tx;
@@ -37,7 +39,9 @@ bool dtmf_tx_busy(const struct dtmf_tx *tx);
 bool dtmf_tx_poll(struct dtmf_tx *tx, uint8_t out[4], bool *marker,
 		  uint32_t *event_ts_frames_ago, bool *end);
 
-/* --- in-band detection (16 kHz PCM) --- */
+/* --- in-band detection (16 kHz PCM) ---
+ * Each digit is reported once, when detected; duration_ms is 0 (not
+ * measured). */
 struct dtmf_inband;
 int  dtmf_inband_alloc(struct dtmf_inband **dp, dtmf_digit_h *digith,
 		       void *arg);
