@@ -87,15 +87,57 @@ static int crypto_attr(struct sdp_media *m, unsigned tag,
 }
 
 
-static struct sdp_media *first_audio(struct sdp_session *sess, bool local)
+static bool find_remote_match(const struct sdp_format *f,
+			      const struct codec_info *ci)
+{
+	if (f->pt >= 0 && f->pt < 96)
+		return f->pt == ci->pt;
+	return f->name && !str_casecmp(f->name, ci->name) &&
+		f->srate == ci->clock;
+}
+
+
+/* A remote format for codec ci: static payload types need no rtpmap. */
+static const struct sdp_format *find_remote(const struct sdp_media *m,
+					    const struct codec_info *ci)
 {
 	struct le *le;
 
-	for (le = list_head(sdp_session_medial(sess, local)); le;
+	for (le = list_head(sdp_media_format_lst(m, false)); le;
 	     le = le->next) {
-		struct sdp_media *m = le->data;
-		if (0 == str_casecmp(sdp_media_name(m), sdp_media_audio))
-			return m;
+		const struct sdp_format *f = le->data;
+
+		if (find_remote_match(f, ci))
+			return f;
+	}
+	return NULL;
+}
+
+
+static const struct codec_info *format_codec(const struct sdp_format *f)
+{
+	for (int i = 0; i < CODEC_COUNT; i++) {
+		const struct codec_info *ci = codec_info((enum codec_id)i);
+		if (ci && find_remote_match(f, ci))
+			return ci;
+	}
+	return NULL;
+}
+
+
+/* libre keeps media in the local list until it was encoded or matched,
+ * then in the session list: look in both. */
+static struct sdp_media *first_audio(struct sdp_session *sess)
+{
+	for (int local = 0; local < 2; local++) {
+		struct le *le;
+
+		for (le = list_head(sdp_session_medial(sess, local)); le;
+		     le = le->next) {
+			struct sdp_media *m = le->data;
+			if (!str_casecmp(sdp_media_name(m), sdp_media_audio))
+				return m;
+		}
 	}
 	return NULL;
 }
@@ -228,7 +270,7 @@ int sdpneg_decode_answer(struct sdp_session *sess, struct mbuf *mb,
 	if (err)
 		return err;
 
-	m = first_audio(sess, true);
+	m = first_audio(sess);
 	if (!m || !sdp_media_rport(m))
 		return EPROTO;
 
@@ -236,10 +278,10 @@ int sdpneg_decode_answer(struct sdp_session *sess, struct mbuf *mb,
 	for (struct le *le = list_head(sdp_media_format_lst(m, false)); le;
 	     le = le->next) {
 		const struct sdp_format *f = le->data;
-		const struct codec_info *ci = codec_find(f->name);
+		const struct codec_info *ci = format_codec(f);
 		bool ours = false;
 
-		if (!ci || f->srate != ci->clock)
+		if (!ci)
 			continue;
 		for (size_t i = 0; i < prefs->codecc; i++)
 			ours |= prefs->codecv[i] == ci->id;
@@ -325,8 +367,7 @@ int sdpneg_answer(struct sdp_session **sessp, struct mbuf **mbp,
 
 	for (size_t i = 0; i < prefs->codecc && !chosen; i++) {
 		const struct codec_info *ci = codec_info(prefs->codecv[i]);
-		const struct sdp_format *rf = sdp_media_rformat(pm, ci->name);
-		if (rf && rf->srate == ci->clock)
+		if (find_remote(pm, ci))
 			chosen = ci;
 	}
 	if (!chosen) {
@@ -380,8 +421,7 @@ int sdpneg_answer(struct sdp_session **sessp, struct mbuf **mbp,
 
 	res->codec = chosen;
 	{
-		const struct sdp_format *rf = sdp_media_rformat(m,
-								chosen->name);
+		const struct sdp_format *rf = find_remote(m, chosen);
 		res->tx_pt = rf ? rf->pt : chosen->pt;
 		res->rx_pt = res->tx_pt;
 	}
