@@ -1,0 +1,42 @@
+# Integration tests with real peers (SIPp, baresip, Kamailio) on loopback.
+# Included from test/CMakeLists.txt when AGENTLINE_INTEG is ON.
+# Run: ctest --test-dir build -L integ   (see test/integ/README.md)
+
+find_program(AGENTLINE_PYTHON3 NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
+if(NOT AGENTLINE_PYTHON3)
+	find_program(AGENTLINE_PYTHON3 python3)
+endif()
+
+set(INTEG_DIR ${CMAKE_CURRENT_SOURCE_DIR}/integ)
+
+# agentline_integ(name TIMEOUT secs [LABELS extra...] [SERIAL])
+function(agentline_integ name)
+	cmake_parse_arguments(I "SERIAL" "TIMEOUT" "LABELS" ${ARGN})
+	add_test(NAME integ.${name}
+		COMMAND ${AGENTLINE_PYTHON3} ${INTEG_DIR}/test_${name}.py
+			$<TARGET_FILE:agentline> ${PROJECT_SOURCE_DIR})
+	set_tests_properties(integ.${name} PROPERTIES
+		LABELS "integ;${I_LABELS}"
+		TIMEOUT ${I_TIMEOUT}
+		ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1"
+		SKIP_RETURN_CODE 77)
+	if(I_SERIAL)
+		set_tests_properties(integ.${name} PROPERTIES
+			RUN_SERIAL TRUE RESOURCE_LOCK agentline_load)
+	endif()
+endfunction()
+
+agentline_integ(sipp_basic        TIMEOUT 90  LABELS asan)
+agentline_integ(sipp_cancel       TIMEOUT 90)
+agentline_integ(sipp_hold         TIMEOUT 90)
+agentline_integ(sipp_dtmf_rfc4733 TIMEOUT 90)
+agentline_integ(sipp_dtmf_info    TIMEOUT 90)
+agentline_integ(sipp_bye_both     TIMEOUT 90)
+agentline_integ(sipp_options      TIMEOUT 60)
+agentline_integ(sipp_maxcalls     TIMEOUT 90)
+agentline_integ(sipp_uac          TIMEOUT 120)
+agentline_integ(sipp_load         TIMEOUT 300 LABELS asan SERIAL)
+agentline_integ(baresip           TIMEOUT 150)
+agentline_integ(kamailio          TIMEOUT 180)
+agentline_integ(malformed         TIMEOUT 90)
+agentline_integ(cli               TIMEOUT 90)
