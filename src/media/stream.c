@@ -8,6 +8,7 @@
 #include "media/codec.h"
 #include "media/dtmf.h"
 #include "media/jitbuf.h"
+#include "media/pacer.h"
 #include "media/playq.h"
 #include "media/wav.h"
 #include "media/stream.h"
@@ -62,7 +63,7 @@ struct mstream {
 static struct {
 	struct list streams;
 	struct tmr tmr;
-	uint64_t next_us;
+	struct pacer pacer;
 	bool running;
 	uint64_t late_hist[LATE_HIST];
 	uint64_t late_count, late_max;
@@ -697,39 +698,30 @@ static void mstream_tick(struct mstream *ms, uint64_t now_ms)
 static void mclock_handler(void *arg)
 {
 	uint64_t now = now_us();
-	uint64_t late, delay;
+	uint64_t late;
 	struct le *le;
 	(void)arg;
 
-	/* a wake-up that came early by less than a millisecond counts */
-	if (now + 500 < mclock.next_us) {
-		delay = (mclock.next_us - now) / 1000;
-		tmr_start(&mclock.tmr, delay, mclock_handler, NULL);
-		return;
+	if (pacer_due(&mclock.pacer, now, &late)) {
+		mclock.late_hist[late / 10 < LATE_HIST ?
+				 late / 10 : LATE_HIST - 1]++;
+		mclock.late_count++;
+		if (late > mclock.late_max)
+			mclock.late_max = late;
+
+		le = mclock.streams.head;
+		while (le) {
+			struct mstream *ms = le->data;
+			le = le->next;   /* the handler may end the call */
+			mstream_tick(ms, now / 1000);
+		}
+		now = now_us();
 	}
 
-	late = now > mclock.next_us ? now - mclock.next_us : 0;
-	if (late > 200000) {
-		/* the loop was blocked: resynchronise instead of bursting */
-		mclock.next_us = now;
-		late = 0;
-	}
-	mclock.late_hist[late / 10 < LATE_HIST ? late / 10 : LATE_HIST - 1]++;
-	mclock.late_count++;
-	if (late > mclock.late_max)
-		mclock.late_max = late;
-
-	le = mclock.streams.head;
-	while (le) {
-		struct mstream *ms = le->data;
-		le = le->next;   /* the handler may end the call */
-		mstream_tick(ms, now / 1000);
-	}
-
-	mclock.next_us += AUDIO_PTIME * 1000;
-	now = now_us();
-	delay = mclock.next_us > now ? (mclock.next_us - now) / 1000 : 0;
-	tmr_start(&mclock.tmr, delay, mclock_handler, NULL);
+	/* libre timers have millisecond resolution: round down, a wake-up
+	 * up to 0.5 ms early still counts */
+	tmr_start(&mclock.tmr, pacer_wait(&mclock.pacer, now) / 1000,
+		  mclock_handler, NULL);
 }
 
 
@@ -737,7 +729,7 @@ int mclock_init(void)
 {
 	list_init(&mclock.streams);
 	tmr_init(&mclock.tmr);
-	mclock.next_us = now_us() + AUDIO_PTIME * 1000;
+	pacer_init(&mclock.pacer, now_us(), AUDIO_PTIME * 1000);
 	mclock.running = true;
 	tmr_start(&mclock.tmr, AUDIO_PTIME, mclock_handler, NULL);
 	return 0;
