@@ -195,7 +195,7 @@ void log_msg(enum log_level lvl, const char *module, const char *callid,
 	else {
 		n = snprintf(line, sizeof(line), "%s %-5s %s: %s%s%s\n",
 			     ts, lvl_names[lvl], module ? module : "",
-			     callid ? "call " : "", callid ? callid : "",
+			     "", callid ? callid : "",
 			     callid ? ": " : "");
 		if (n > 0 && (size_t)n < sizeof(line)) {
 			int m = snprintf(line + n - 1, sizeof(line) - (size_t)n + 1,
