@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <re.h>
 #include "core/conf.h"
 #include "core/events.h"
@@ -231,6 +232,21 @@ static void events_call_watch(const char *json, void *arg)
 }
 
 
+/* Each call holds two sockets (RTP, RTCP): lift the soft limit on open
+ * files to the hard limit so max_calls is not capped at ~500 by default. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+
 static int cmd_run(const struct opts *o, bool one_call)
 {
 	struct conf *conf = NULL;
@@ -245,6 +261,7 @@ static int cmd_run(const struct opts *o, bool one_call)
 		return EXIT_CONFIG;
 	}
 	apply_logging(conf);
+	raise_fd_limit();
 
 	err = libre_init();
 	if (err) {
