@@ -20,6 +20,7 @@ enum {
 	RTP_HDR = 12,
 	SRTP_ROOM = 16,             /* auth tag + MKI headroom             */
 	LATE_HIST = 2048,           /* lateness histogram buckets (10 us)  */
+	LATCH_WINDOW_MS = 3000,
 };
 
 struct mstream {
@@ -46,6 +47,7 @@ struct mstream {
 	struct mbuf *txmb;
 	struct sa txdst, rtcpdst;
 	bool latched, rtcp_latched;
+	uint64_t latch_until_ms;    /* 0 = window starts at next packet */
 	uint32_t tx_ts;
 	uint64_t start_ms, last_rx_ms, frames;
 	bool timed_out;
@@ -216,11 +218,17 @@ static void rtp_recv_handler(const struct sa *src, const struct rtp_header *hdr,
 	}
 
 	ms->last_rx_ms = now_us() / 1000;
+	if (!ms->latch_until_ms)
+		ms->latch_until_ms = ms->last_rx_ms + LATCH_WINDOW_MS;
 	ms->st.rx_packets++;
 	ms->st.rx_bytes += len;
 
-	/* symmetric RTP: answer to where the media really comes from */
-	if (!sa_cmp(src, &ms->txdst, SA_ALL)) {
+	/* symmetric RTP: answer to where the media really comes from. A new
+	 * source is followed freely only in the first seconds after media
+	 * (re)starts, later only from the signalled address (RTP bleed) */
+	if (!sa_cmp(src, &ms->txdst, SA_ALL) &&
+	    (ms->last_rx_ms < ms->latch_until_ms ||
+	     sa_cmp(src, &ms->res.raddr, SA_ADDR))) {
 		if (!ms->latched || sa_isset(&ms->txdst, SA_ADDR) == false)
 			log_debug(MOD, ms->callid, "latching RTP to %J", src);
 		ms->txdst = *src;
@@ -430,6 +438,7 @@ static int apply_media(struct mstream *ms, const struct sdpneg_result *res)
 		ms->rtcpdst = res->raddr_rtcp;
 		ms->latched = false;
 		ms->rtcp_latched = false;
+		ms->latch_until_ms = 0;
 		if (ms->started && sa_isset(&ms->rtcpdst, SA_ALL))
 			rtcp_start(ms->rtp, NULL, &ms->rtcpdst);
 	}
