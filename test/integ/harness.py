@@ -69,7 +69,9 @@ class Proc:
         self.err_path = os.path.join(log_dir, name + ".err")
         self._out = open(self.out_path, "wb")
         self._err = open(self.err_path, "wb")
-        full_env = dict(os.environ)
+        # agentline reads AGENTLINE_<KEY>: keep the caller's out of the test
+        full_env = {k: v for k, v in os.environ.items()
+                    if not k.startswith("AGENTLINE_")}
         if env:
             full_env.update(env)
         self.p = subprocess.Popen(self.argv, cwd=cwd, env=full_env,
@@ -716,7 +718,7 @@ class Test:
         self.name = name
         self.agentline_bin = os.path.abspath(
             argv[0] if argv else os.environ.get(
-                "AGENTLINE_BIN", os.path.join(HERE, "..", "..", "build",
+                "INTEG_AGENTLINE_BIN", os.path.join(HERE, "..", "..", "build",
                                               "agentline")))
         self.source_dir = os.path.abspath(
             argv[1] if len(argv) > 1 else os.path.join(HERE, "..", ".."))
@@ -775,7 +777,7 @@ class Test:
         print("[%s] PASSED (%d checks, %.1fs)" % (
             self.name, self.passes, time.monotonic() - self.started),
             flush=True)
-        if not os.environ.get("AGENTLINE_INTEG_KEEP"):
+        if not os.environ.get("INTEG_KEEP"):
             shutil.rmtree(self.dir, ignore_errors=True)
         sys.stdout.flush()
         os._exit(0)

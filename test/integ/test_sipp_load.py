@@ -7,7 +7,7 @@ import os
 
 import harness
 
-CALLS = int(os.environ.get("AGENTLINE_LOAD_CALLS", "500"))
+CALLS = int(os.environ.get("INTEG_LOAD_CALLS", "500"))
 
 
 def body(t):
