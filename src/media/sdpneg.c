@@ -316,6 +316,43 @@ int sdpneg_decode_answer(struct sdp_session *sess, struct mbuf *mb,
 }
 
 
+/* libre's SDP decoder truncates an out-of-range port and skips a bad
+ * address silently: check the m= ports and c= addresses ourselves. */
+static bool sdp_sane(const struct mbuf *mb)
+{
+	struct pl rest, line;
+
+	pl_set_mbuf(&rest, mb);
+	while (rest.l) {
+		struct pl port, nettype, addr;
+		const char *nl = memchr(rest.p, '\n', rest.l);
+
+		line.p = rest.p;
+		line.l = nl ? (size_t)(nl - rest.p) : rest.l;
+		pl_advance(&rest, line.l + (nl ? 1 : 0));
+		if (line.l && line.p[line.l - 1] == '\r')
+			line.l--;
+
+		if (line.l > 2 && !memcmp(line.p, "m=", 2)) {
+			if (re_regex(line.p, line.l, "m=[^ ]+ [0-9]+[^ ]* ",
+				     NULL, &port, NULL))
+				return false;
+			if (port.l > 5 || pl_u32(&port) > 65535)
+				return false;
+		}
+		else if (line.l > 2 && !memcmp(line.p, "c=", 2)) {
+			struct sa sa;
+			if (re_regex(line.p, line.l, "c=IN IP[46]1 [^ /]+",
+				     &nettype, &addr))
+				return false;
+			if (sa_set(&sa, &addr, 0))
+				return false;
+		}
+	}
+	return true;
+}
+
+
 int sdpneg_answer(struct sdp_session **sessp, struct mbuf **mbp,
 		  const struct sa *laddr, const struct sdpneg_prefs *prefs,
 		  struct mbuf *offer, bool keep_lkey,
@@ -336,6 +373,13 @@ int sdpneg_answer(struct sdp_session **sessp, struct mbuf **mbp,
 
 	*scodep = 0;
 	pos = offer->pos;
+
+	if (!sdp_sane(offer)) {
+		*scodep = 400;
+		if (reasonp)
+			*reasonp = "malformed SDP (bad port or address)";
+		return EBADMSG;
+	}
 
 	/* pass 1: what does the offer contain? */
 	err = sdp_session_alloc(&probe, laddr);
@@ -417,6 +461,12 @@ int sdpneg_answer(struct sdp_session **sessp, struct mbuf **mbp,
 	if (!sdp_media_rport(m)) {
 		reason = "no usable audio stream";
 		goto refuse;
+	}
+	if (!sa_isset(sdp_media_raddr(m), SA_ADDR)) {
+		err = EBADMSG;
+		*scodep = 400;
+		reason = "malformed SDP (no connection address)";
+		goto out;
 	}
 
 	res->codec = chosen;

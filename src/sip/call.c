@@ -153,6 +153,7 @@ static void call_close(struct call *call, const char *reason, bool send_bye)
 		return;
 	call->closing = true;
 	call->state = CALL_STATE_CLOSED;
+	list_unlink(&call->le);   /* no longer counts as a live call */
 	call->end_reason = reason;
 	tmr_cancel(&call->tmr_answer);
 	tmr_cancel(&call->tmr_ring);
@@ -405,8 +406,12 @@ static void close_handler(int err, const struct sip_msg *msg, void *arg)
 			o = CALL_OUTCOME_DECLINED;
 		else if (sc == 480 || sc == 408 || err == ETIMEDOUT)
 			o = CALL_OUTCOME_NO_ANSWER;
-		log_info(MOD, call->id, "outbound call %s (%u%s%m)",
-			 call_outcome_name(o), sc, err ? ", " : "", err);
+		if (err)
+			log_info(MOD, call->id, "outbound call %s (%u, %m)",
+				 call_outcome_name(o), sc, err);
+		else
+			log_info(MOD, call->id, "outbound call %s (%u)",
+				 call_outcome_name(o), sc);
 		outcome(call, o, sc);
 		reason = "rejected";
 	}

@@ -35,6 +35,7 @@ struct account {
 	struct tmr tmr;
 	unsigned failc;
 	uint32_t expires;
+	unsigned auth_tries;    /* challenges answered in this attempt    */
 	bool registered;
 	bool shutting_down;
 	uint16_t last_code;
@@ -95,6 +96,21 @@ int account_auth_handler(char **username, char **password,
 	err  = str_dup(username, acc->user);
 	err |= str_dup(password, acc->pass);
 	return err;
+}
+
+
+/* libre's sipreg forgets the realm before each 401, so it would answer
+ * a rejected password again and again (~15 REGISTERs) until its loop
+ * detection stops it. Answer at most two challenges per attempt (one
+ * more for a stale nonce); the next one fails the attempt at once. */
+static int reg_auth_handler(char **username, char **password,
+			    const char *realm, void *arg)
+{
+	struct account *acc = arg;
+
+	if (++acc->auth_tries > 2)
+		return EAUTH;
+	return account_auth_handler(username, password, realm, arg);
 }
 
 
@@ -177,6 +193,7 @@ static void reg_resp_handler(int err, const struct sip_msg *msg, void *arg)
 		}
 		acc->registered = true;
 		acc->failc = 0;
+		acc->auth_tries = 0;
 		acc->last_code = msg->scode;
 
 		/* notice a dropped TCP/TLS connection without waiting for
@@ -192,12 +209,18 @@ static void reg_resp_handler(int err, const struct sip_msg *msg, void *arg)
 		return;
 
 	acc->registered = false;
+	acc->auth_tries = 0;
 	acc->failc++;
 	delay = reg_backoff_ms(acc->failc);
-	log_warn(MOD, acc->tag, "SIP registration failed: %s (%u%s%m); "
-		 "retrying in %u.%u s", failure_text(err, msg),
-		 msg ? msg->scode : 0, err ? ", " : "", err,
-		 delay / 1000, (delay % 1000) / 100);
+	if (err)
+		log_warn(MOD, acc->tag, "SIP registration failed: %s (%m); "
+			 "retrying in %u.%u s", failure_text(err, msg), err,
+			 delay / 1000, (delay % 1000) / 100);
+	else
+		log_warn(MOD, acc->tag, "SIP registration failed: %s (%u); "
+			 "retrying in %u.%u s", failure_text(err, msg),
+			 msg ? msg->scode : 0, delay / 1000,
+			 (delay % 1000) / 100);
 	events_emit("registration_failed", NULL,
 		    ",\"account\":\"%s\",\"code\":%u,\"reason\":\"%s\","
 		    "\"retry_ms\":%u", acc->tag, msg ? msg->scode : 0,
@@ -214,11 +237,12 @@ static int account_register(struct account *acc)
 {
 	int err;
 
+	acc->auth_tries = 0;
 	err = sipreg_register(&acc->reg, ua_sip(), acc->reg_uri, acc->aor,
 			      NULL, acc->aor,
 			      acc->expires,
 			      acc->ext, NULL, 0, 0,
-			      account_auth_handler, acc, false,
+			      reg_auth_handler, acc, false,
 			      reg_resp_handler, acc, NULL, "%s", "");
 	if (err)
 		log_warn(MOD, acc->tag, "cannot send REGISTER: %m", err);

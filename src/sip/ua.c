@@ -55,6 +55,7 @@ static struct {
 	enum sip_transp reg_tp;
 	bool draining;
 	struct tmr tmr_drain;
+	uint64_t drain_deadline;
 	ua_exit_h *exith;
 	void *exit_arg;
 	bool tls_verify_failed;
@@ -309,11 +310,27 @@ static int tls_setup(const struct conf *conf)
 
 /* --- requests outside a session --- */
 
+/* libre decodes requests without From/To/Call-ID; RFC 3261 wants 400 */
+static bool reply_if_incomplete(const struct sip_msg *msg)
+{
+	if (pl_isset(&msg->from.auri) && pl_isset(&msg->to.auri) &&
+	    pl_isset(&msg->callid) && pl_isset(&msg->cseq.met))
+		return false;
+	log_debug(MOD, NULL, "%r from %J without From/To/Call-ID/CSeq: 400",
+		  &msg->met, &msg->src);
+	(void)sip_reply(ua.sip, msg, 400, "Missing Mandatory Header");
+	return true;
+}
+
+
+
 static bool request_handler(const struct sip_msg *msg, void *arg)
 {
 	(void)arg;
 
 	if (!pl_strcmp(&msg->met, "OPTIONS")) {
+		if (reply_if_incomplete(msg))
+			return true;
 		if (ua.draining) {
 			(void)sip_reply(ua.sip, msg, 503,
 					"Service Unavailable");
@@ -335,6 +352,9 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 	struct call *call;
 	char cuser[64];
 	(void)arg;
+
+	if (reply_if_incomplete(msg))
+		return;
 
 	if (!inbound_allowed(&msg->src)) {
 		log_warn(MOD, NULL, "INVITE from %j refused: not in "
@@ -664,26 +684,18 @@ static void finish_shutdown(void)
 
 static void drain_check(void *arg)
 {
-	uint64_t *deadline = arg;
-	(void)deadline;
+	(void)arg;
 
 	if (call_count() == 0) {
 		finish_shutdown();
 		return;
 	}
-	tmr_start(&ua.tmr_drain, 100, drain_check, NULL);
-}
-
-
-static void drain_timeout(void *arg)
-{
-	(void)arg;
-	if (call_count()) {
+	if (tmr_jiffies() >= ua.drain_deadline) {
 		log_info(MOD, NULL, "drain time over: hanging up %u call(s)",
 			 call_count());
 		call_hangup_all("shutdown");
 	}
-	tmr_start(&ua.tmr_drain, 100, drain_check, NULL);
+	tmr_start(&ua.tmr_drain, 50, drain_check, NULL);
 }
 
 
@@ -698,12 +710,8 @@ void ua_shutdown(ua_exit_h *exith, void *arg)
 	log_info(MOD, NULL, "shutting down: %u call(s) in progress, "
 		 "draining up to %u s", call_count(), ua.drain_secs);
 	reg_shutdown();
-	if (call_count() == 0) {
-		tmr_start(&ua.tmr_drain, 0, drain_check, NULL);
-		return;
-	}
-	tmr_start(&ua.tmr_drain, ua.drain_secs * 1000ull, drain_timeout,
-		  NULL);
+	ua.drain_deadline = tmr_jiffies() + ua.drain_secs * 1000ull;
+	tmr_start(&ua.tmr_drain, 0, drain_check, NULL);
 }
 
 
