@@ -1,5 +1,6 @@
 # Thin wrapper: the real build is CMake, tests are CTest.
 JOBS ?= $(shell nproc)
+MAKEFLAGS += --no-print-directory
 
 .PHONY: all build setup run test test-unit bench fuzz clean
 
