@@ -19,6 +19,7 @@
 #include <re.h>
 #include "core/log.h"
 #include "core/conf.h"
+#include "engines/engine.h"
 
 #define CONF_LINE_MAX   4096        /* longest accepted line/value     */
 #define CONF_FILE_MAX   (1 << 20)   /* largest accepted config file    */
@@ -60,6 +61,7 @@ static conf_check_h check_nonempty;
 static conf_check_h check_dir;
 static conf_check_h check_app;
 static conf_check_h check_events_file;
+static conf_check_h check_stt;
 
 
 /*
@@ -147,6 +149,25 @@ const struct conf_opt conf_opts[] = {
 	 "jitter buffer maximum delay (not below jitter_min_ms)"},
 	{"dtmf_inband", CONF_BOOL, "true", 0, 0, NULL, 0, NULL,
 	 "also detect DTMF tones in the audio (besides RFC 4733)"},
+	/* stt and vad engines */
+	{"stt", CONF_STR, "pocketsphinx", 0, 0, NULL, 0, check_stt,
+	 "speech recogniser engine"},
+	{"stt_model_dir", CONF_STR, "/usr/share/pocketsphinx/model/en-us",
+	 0, 0, NULL, 0, NULL,
+	 "pocketsphinx model folder (en-us/, en-us.lm.bin, "
+	 "cmudict-en-us.dict)"},
+	{"vad", CONF_ENUM, "auto", 0, 0, "auto|energy|silero", 0, NULL,
+	 "voice activity detector; auto = silero when its files are "
+	 "installed, else energy"},
+	{"vad_model", CONF_STR, AGENTLINE_DEPSDIR "/silero/silero_vad.onnx",
+	 0, 0, NULL, 0, NULL,
+	 "Silero VAD model (.onnx), fetched by scripts/setup.sh"},
+	{"sherpa_lib", CONF_STR,
+	 AGENTLINE_DEPSDIR "/sherpa-onnx/libsherpa-onnx-c-api.so",
+	 0, 0, NULL, 0, NULL,
+	 "sherpa-onnx C API library (libonnxruntime.so next to it)"},
+	{"vad_threshold", CONF_INT, "50", 1, 99, NULL, 0, NULL,
+	 "speech probability threshold in percent"},
 	{NULL, CONF_STR, NULL, 0, 0, NULL, 0, NULL, NULL},
 };
 
@@ -1689,4 +1710,14 @@ int conf_print(struct re_printf *pf, const struct conf *conf)
 	}
 
 	return err;
+}
+
+
+static int check_stt(const char *v, char *err, size_t errsz)
+{
+	if (stt_find(v))
+		return 0;
+	snprintf(err, errsz, "\"%.100s\" is not one of %s", v,
+		 engine_names(ENGINE_STT));
+	return EINVAL;
 }

@@ -9,12 +9,20 @@
 #include "engines/engine.h"
 
 /* engines register here (one extern line + one table entry each) */
+extern const struct vad_ops vad_auto;
+extern const struct vad_ops vad_energy;
+extern const struct vad_ops vad_silero;
+extern const struct stt_ops stt_pocketsphinx;
 
 static const struct vad_ops *vads[] = {
+	&vad_auto,
+	&vad_energy,
+	&vad_silero,
 	NULL
 };
 
 static const struct stt_ops *stts[] = {
+	&stt_pocketsphinx,
 	NULL
 };
 

@@ -1,0 +1,553 @@
+/*
+ * stt_pocketsphinx.c  Offline STT with CMU pocketsphinx (en-us model).
+ *
+ * One decoder per call: its cepstral mean adapts to the caller's line over
+ * the call.  Telephone audio (8 kHz, G.711, upsampled to 16 kHz by the
+ * codec) needs a telephone starting value for cepstral mean normalisation;
+ * the model's own feat.params would override -cmninit, so we ship a copy
+ * with the telephone value (data/pocketsphinx/feat.params) and pass it as
+ * -featparams.
+ *
+ * Modes: FREE searches the language model, loaded into the decoder on the
+ * first FREE turn (a grammar-only call then costs ~1/3 of the memory).
+ * YESNO, DIGITS and WORDS use JSGF grammars built at run time; each
+ * grammar search is kept in the decoder and reused (WORDS: the last few
+ * word lists, keyed by their text).
+ *
+ * Threads: init/close on the main thread; a session is used by one worker
+ * thread at a time.  pocketsphinx keeps no shared mutable state between
+ * decoders apart from its logger, which init silences once.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <re.h>
+#include <pocketsphinx.h>
+#include <sphinxbase/ckd_alloc.h>
+#include <sphinxbase/err.h>
+#include <sphinxbase/jsgf.h>
+#include "core/conf.h"
+#include "core/log.h"
+#include "engines/engine.h"
+
+#define MOD "stt"
+
+#ifndef AGENTLINE_DATADIR
+#define AGENTLINE_DATADIR "data"
+#endif
+
+enum {
+	PS_PATH_MAX = 512,
+	PS_WORDS_CACHE = 8,          /* WORDS grammars kept per decoder   */
+	PS_GRAMMAR_MAX = 8192,       /* bytes of one generated grammar    */
+	PS_PARTIAL_EVERY = 10,       /* frames between partial results    */
+};
+
+static const char search_lm[]     = "lm";
+static const char search_yesno[]  = "yesno";
+static const char search_digits[] = "digits";
+
+/* set by init (main thread, before any session exists) */
+static struct {
+	char hmm[PS_PATH_MAX];
+	char lm[PS_PATH_MAX];
+	char dict[PS_PATH_MAX];
+	char featparams[PS_PATH_MAX];
+} paths;
+
+struct ps_stt {
+	ps_decoder_t *ps;
+	bool lm_loaded;
+	bool in_utt;
+	enum stt_mode mode;
+	stt_partial_h *ph;
+	void *arg;
+	unsigned nfeed;
+	char partial[256];
+	/* WORDS grammars: search name "w<n>" for words_key[n] */
+	char *words_key[PS_WORDS_CACHE];
+	unsigned words_next;
+};
+
+
+static bool file_exists(const char *path, bool dir)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return false;
+	return dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
+}
+
+
+static int ps_init_engine(const struct conf *conf)
+{
+	const char *dir = conf_str(conf, "stt_model_dir");
+
+	if (!dir || !*dir) {
+		log_error(MOD, NULL, "stt_model_dir is not set");
+		return EINVAL;
+	}
+
+	snprintf(paths.hmm, sizeof(paths.hmm), "%s/en-us", dir);
+	snprintf(paths.lm, sizeof(paths.lm), "%s/en-us.lm.bin", dir);
+	snprintf(paths.dict, sizeof(paths.dict), "%s/cmudict-en-us.dict",
+		 dir);
+	snprintf(paths.featparams, sizeof(paths.featparams),
+		 "%s/pocketsphinx/feat.params", AGENTLINE_DATADIR);
+
+	if (!file_exists(paths.hmm, true) || !file_exists(paths.lm, false) ||
+	    !file_exists(paths.dict, false)) {
+		log_error(MOD, NULL, "stt_model_dir \"%s\" does not hold the "
+			  "pocketsphinx en-us model (en-us/, en-us.lm.bin, "
+			  "cmudict-en-us.dict); install pocketsphinx-en-us "
+			  "or set stt_model_dir", dir);
+		return ENOENT;
+	}
+	if (!file_exists(paths.featparams, false)) {
+		log_error(MOD, NULL, "telephone feature parameters %s are "
+			  "missing", paths.featparams);
+		return ENOENT;
+	}
+
+	/* pocketsphinx logs a lot to stderr by default */
+	err_set_logfp(NULL);
+
+	log_info(MOD, NULL, "pocketsphinx: model %s", dir);
+	return 0;
+}
+
+
+static void ps_close_engine(void)
+{
+}
+
+
+static void stt_destructor(void *data)
+{
+	struct ps_stt *st = data;
+
+	if (st->ps) {
+		if (st->in_utt)
+			ps_end_utt(st->ps);
+		ps_free(st->ps);
+	}
+	for (size_t i = 0; i < PS_WORDS_CACHE; i++)
+		mem_deref(st->words_key[i]);
+}
+
+
+/* Worker thread. */
+static int ps_alloc(void **stp, const struct conf *conf)
+{
+	struct ps_stt *st;
+	cmd_ln_t *config;
+	int err = 0;
+
+	if (!stp)
+		return EINVAL;
+	if (!paths.hmm[0])
+		return EINVAL;  /* init was not called */
+
+	st = mem_zalloc(sizeof(*st), stt_destructor);
+	if (!st)
+		return ENOMEM;
+
+	config = cmd_ln_init(NULL, ps_args(), TRUE,
+			     "-hmm", paths.hmm,
+			     "-dict", paths.dict,
+			     "-featparams", paths.featparams,
+			     "-samprate", "16000",
+			     "-logfn", "/dev/null",
+			     NULL);
+	if (!config) {
+		err = EINVAL;
+		goto out;
+	}
+
+	st->ps = ps_init(config);
+	cmd_ln_free_r(config);  /* the decoder keeps its own reference */
+	if (!st->ps) {
+		err = ENOMEM;
+		goto out;
+	}
+
+ out:
+	if (err)
+		mem_deref(st);
+	else
+		*stp = st;
+	return err;
+}
+
+
+/* What ps_set_jsgf_string() does, without its leak of the parsed
+ * grammar (pocketsphinx 5prealpha never frees it). */
+static int grammar_set(struct ps_stt *st, const char *name,
+		       const char *text)
+{
+	jsgf_t *jsgf;
+	jsgf_rule_t *rule;
+	fsg_model_t *fsg = NULL;
+	float32 lw;
+	int err = EINVAL;
+
+	jsgf = jsgf_parse_string(text, NULL);
+	if (!jsgf)
+		return EINVAL;
+
+	rule = jsgf_get_public_rule(jsgf);
+	if (!rule)
+		goto out;
+
+	lw = cmd_ln_float32_r(ps_get_config(st->ps), "-lw");
+	fsg = jsgf_build_fsg(jsgf, rule, ps_get_logmath(st->ps), lw);
+	if (!fsg)
+		goto out;
+
+	/* ps_set_fsg takes its own reference */
+	if (!ps_set_fsg(st->ps, name, fsg))
+		err = 0;
+
+ out:
+	if (fsg)
+		fsg_model_free(fsg);
+	jsgf_grammar_free(jsgf);
+	return err;
+}
+
+
+static int search_yesno_ensure(struct ps_stt *st)
+{
+	static const char jsgf[] =
+		"#JSGF V1.0;\n"
+		"grammar yesno;\n"
+		"public <answer> = <yes> | <no>;\n"
+		"<yes> = yes | yeah | yep | correct | right | sure;\n"
+		"<no> = no | nope;\n";
+
+	if (ps_get_fsg(st->ps, search_yesno))
+		return 0;
+	return grammar_set(st, search_yesno, jsgf);
+}
+
+
+static int search_digits_ensure(struct ps_stt *st)
+{
+	static const char jsgf[] =
+		"#JSGF V1.0;\n"
+		"grammar digits;\n"
+		"public <digits> = <digit>+;\n"
+		"<digit> = zero | oh | one | two | three | four | five | six"
+		" | seven | eight | nine;\n";
+
+	if (ps_get_fsg(st->ps, search_digits))
+		return 0;
+	return grammar_set(st, search_digits, jsgf);
+}
+
+
+/* A phrase of dictionary words, lower case; false if any word is not in
+ * the dictionary or has characters a grammar cannot hold. */
+static bool phrase_usable(struct ps_stt *st, const char *phrase, char *out,
+			  size_t outsz)
+{
+	char word[64];
+	size_t o = 0, w = 0;
+	bool any = false;
+
+	for (const char *p = phrase; ; p++) {
+		char c = *p;
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if ((c >= 'a' && c <= 'z') || c == '\'' ||
+		    (c >= '0' && c <= '9')) {
+			if (w + 1 >= sizeof(word))
+				return false;
+			word[w++] = c;
+			continue;
+		}
+		if (c != '\0' && c != ' ' && c != '-')
+			return false;
+		if (w) {
+			char *phones;
+
+			word[w] = '\0';
+			phones = ps_lookup_word(st->ps, word);
+			if (!phones)
+				return false;
+			ckd_free(phones);  /* the caller owns it */
+			if (o + w + 2 >= outsz)
+				return false;
+			o += (size_t)snprintf(out + o, outsz - o, "%s%s",
+					      o ? " " : "", word);
+			any = true;
+			w = 0;
+		}
+		if (c == '\0')
+			break;
+	}
+	return any;
+}
+
+
+static int search_words_ensure(struct ps_stt *st,
+			       const char *const *words, char *name,
+			       size_t namesz)
+{
+	char *jsgf = NULL, *key = NULL;
+	char phrase[256];
+	size_t o = 0, n = 0;
+	int err = 0;
+
+	if (!words || !words[0])
+		return EINVAL;
+
+	jsgf = mem_alloc(PS_GRAMMAR_MAX, NULL);
+	if (!jsgf)
+		return ENOMEM;
+
+	/* the key is the list as given; the grammar only has usable words */
+	err = re_sdprintf(&key, "%s", words[0]);
+	for (size_t i = 1; !err && words[i]; i++) {
+		char *k = NULL;
+		err = re_sdprintf(&k, "%s\n%s", key, words[i]);
+		mem_deref(key);
+		key = k;
+	}
+	if (err)
+		goto out;
+
+	for (unsigned i = 0; i < PS_WORDS_CACHE; i++) {
+		if (st->words_key[i] && !strcmp(st->words_key[i], key)) {
+			snprintf(name, namesz, "w%u", i);
+			goto out;
+		}
+	}
+
+	o = (size_t)snprintf(jsgf, PS_GRAMMAR_MAX,
+			     "#JSGF V1.0;\ngrammar words;\npublic <w> = ");
+	for (size_t i = 0; words[i]; i++) {
+		if (!phrase_usable(st, words[i], phrase, sizeof(phrase)))
+			continue;
+		o += (size_t)snprintf(jsgf + o, PS_GRAMMAR_MAX - o, "%s%s",
+				      n ? " | " : "", phrase);
+		if (o >= PS_GRAMMAR_MAX - 4) {
+			err = E2BIG;
+			goto out;
+		}
+		++n;
+	}
+	if (!n) {
+		err = EINVAL;   /* no word of the list is in the dictionary */
+		goto out;
+	}
+	snprintf(jsgf + o, PS_GRAMMAR_MAX - o, ";\n");
+
+	snprintf(name, namesz, "w%u", st->words_next);
+	err = grammar_set(st, name, jsgf);
+	if (err)
+		goto out;
+	mem_deref(st->words_key[st->words_next]);
+	st->words_key[st->words_next] = key;
+	key = NULL;
+	st->words_next = (st->words_next + 1) % PS_WORDS_CACHE;
+
+ out:
+	mem_deref(key);
+	mem_deref(jsgf);
+	return err;
+}
+
+
+/* Worker thread. */
+static int ps_start(void *arg, const struct stt_turn *turn,
+		    stt_partial_h *ph, void *harg)
+{
+	struct ps_stt *st = arg;
+	const char *search = NULL;
+	char name[16];
+	int err = 0;
+
+	if (!st || !turn)
+		return EINVAL;
+	if (turn->language && strncmp(turn->language, "en", 2))
+		return ENOTSUP;
+
+	if (st->in_utt) {
+		ps_end_utt(st->ps);
+		st->in_utt = false;
+	}
+
+	switch (turn->mode) {
+	case STT_MODE_FREE:
+		if (!st->lm_loaded) {
+			if (ps_set_lm_file(st->ps, search_lm, paths.lm))
+				return ENOENT;
+			st->lm_loaded = true;
+		}
+		search = search_lm;
+		break;
+	case STT_MODE_YESNO:
+		err = search_yesno_ensure(st);
+		search = search_yesno;
+		break;
+	case STT_MODE_DIGITS:
+		err = search_digits_ensure(st);
+		search = search_digits;
+		break;
+	case STT_MODE_WORDS:
+		err = search_words_ensure(st, turn->words, name,
+					  sizeof(name));
+		search = name;
+		break;
+	default:
+		return EINVAL;
+	}
+	if (err)
+		return err;
+
+	if (ps_set_search(st->ps, search))
+		return EINVAL;
+	if (ps_start_utt(st->ps))
+		return EINVAL;
+
+	st->in_utt = true;
+	st->mode = turn->mode;
+	st->ph = ph;
+	st->arg = harg;
+	st->nfeed = 0;
+	st->partial[0] = '\0';
+	return 0;
+}
+
+
+/* Worker thread. */
+static int ps_feed(void *arg, const int16_t *pcm, size_t n)
+{
+	struct ps_stt *st = arg;
+	const char *hyp;
+
+	if (!st || (!pcm && n))
+		return EINVAL;
+	if (!st->in_utt)
+		return EPROTO;
+	if (!n)
+		return 0;
+
+	if (ps_process_raw(st->ps, pcm, n, FALSE, FALSE) < 0)
+		return EIO;
+
+	if (!st->ph || ++st->nfeed % PS_PARTIAL_EVERY)
+		return 0;
+
+	hyp = ps_get_hyp(st->ps, NULL);
+	if (hyp && *hyp && strncmp(hyp, st->partial, sizeof(st->partial))) {
+		str_ncpy(st->partial, hyp, sizeof(st->partial));
+		st->ph(st->partial, st->arg);
+	}
+	return 0;
+}
+
+
+/* Grammar output in the form the brain wants: "yes"/"no", digit string. */
+static void text_normalise(enum stt_mode mode, const char *hyp, char *out,
+			   size_t outsz)
+{
+	static const char *const digits[] = {
+		"zero", "one", "two", "three", "four", "five", "six",
+		"seven", "eight", "nine",
+	};
+	size_t o = 0;
+
+	if (mode == STT_MODE_YESNO) {
+		bool no = !strcmp(hyp, "no") || !strcmp(hyp, "nope");
+		str_ncpy(out, *hyp ? (no ? "no" : "yes") : "", outsz);
+		return;
+	}
+	if (mode != STT_MODE_DIGITS) {
+		str_ncpy(out, hyp, outsz);
+		return;
+	}
+
+	out[0] = '\0';
+	for (const char *p = hyp; *p && o + 1 < outsz; ) {
+		size_t len = strcspn(p, " ");
+		char d = '\0';
+
+		if (len == 2 && !strncmp(p, "oh", 2))
+			d = '0';
+		for (size_t i = 0; !d && i < 10; i++) {
+			if (strlen(digits[i]) == len &&
+			    !strncmp(p, digits[i], len))
+				d = (char)('0' + i);
+		}
+		if (d) {
+			out[o++] = d;
+			out[o] = '\0';
+		}
+		p += len;
+		p += strspn(p, " ");
+	}
+}
+
+
+/* Worker thread. */
+static int ps_finish(void *arg, struct stt_result *res)
+{
+	struct ps_stt *st = arg;
+	const char *hyp;
+	int32 score;
+	int32 prob;
+
+	if (!st || !res)
+		return EINVAL;
+	if (!st->in_utt)
+		return EPROTO;
+
+	st->in_utt = false;
+	if (ps_end_utt(st->ps) < 0)
+		return EIO;
+
+	hyp = ps_get_hyp(st->ps, &score);
+	text_normalise(st->mode, hyp ? hyp : "", res->text,
+		       sizeof(res->text));
+
+	res->confidence = -1;
+	if (hyp && *hyp) {
+		prob = ps_get_prob(st->ps);
+		if (prob <= 0) {
+			double p = logmath_exp(ps_get_logmath(st->ps), prob);
+			if (p >= 0 && p <= 1)
+				res->confidence = (float)p;
+		}
+	}
+	return 0;
+}
+
+
+/* Worker thread. */
+static void ps_cancel(void *arg)
+{
+	struct ps_stt *st = arg;
+
+	if (!st || !st->in_utt)
+		return;
+	ps_end_utt(st->ps);
+	st->in_utt = false;
+}
+
+
+const struct stt_ops stt_pocketsphinx = {
+	.name   = "pocketsphinx",
+	.init   = ps_init_engine,
+	.close  = ps_close_engine,
+	.alloc  = ps_alloc,
+	.start  = ps_start,
+	.feed   = ps_feed,
+	.finish = ps_finish,
+	.cancel = ps_cancel,
+};
