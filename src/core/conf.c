@@ -62,6 +62,7 @@ static conf_check_h check_dir;
 static conf_check_h check_app;
 static conf_check_h check_events_file;
 static conf_check_h check_stt;
+static conf_check_h check_tts;
 
 
 /*
@@ -168,6 +169,14 @@ const struct conf_opt conf_opts[] = {
 	 "sherpa-onnx C API library (libonnxruntime.so next to it)"},
 	{"vad_threshold", CONF_INT, "50", 1, 99, NULL, 0, NULL,
 	 "speech probability threshold in percent"},
+	/* tts engines */
+	{"tts", CONF_STR, "flite", 0, 0, NULL, 0, check_tts,
+	 "speech synthesiser engine"},
+	{"tts_voice", CONF_STR, "", 0, 0, NULL, 0, NULL,
+	 "voice of the tts engine (flite: slt|kal16|rms|awb; espeak: "
+	 "en-us, en+m3, de, ...); empty = engine default"},
+	{"tts_rate", CONF_INT, "100", 50, 200, NULL, 0, NULL,
+	 "speaking rate in percent of normal"},
 	{NULL, CONF_STR, NULL, 0, 0, NULL, 0, NULL, NULL},
 };
 
@@ -1719,5 +1728,15 @@ static int check_stt(const char *v, char *err, size_t errsz)
 		return 0;
 	snprintf(err, errsz, "\"%.100s\" is not one of %s", v,
 		 engine_names(ENGINE_STT));
+	return EINVAL;
+}
+
+
+static int check_tts(const char *v, char *err, size_t errsz)
+{
+	if (tts_find(v))
+		return 0;
+	snprintf(err, errsz, "\"%.100s\" is not one of %s", v,
+		 engine_names(ENGINE_TTS));
 	return EINVAL;
 }

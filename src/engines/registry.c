@@ -13,6 +13,8 @@ extern const struct vad_ops vad_auto;
 extern const struct vad_ops vad_energy;
 extern const struct vad_ops vad_silero;
 extern const struct stt_ops stt_pocketsphinx;
+extern const struct tts_ops tts_flite;
+extern const struct tts_ops tts_espeak;
 
 static const struct vad_ops *vads[] = {
 	&vad_auto,
@@ -27,6 +29,8 @@ static const struct stt_ops *stts[] = {
 };
 
 static const struct tts_ops *ttss[] = {
+	&tts_flite,
+	&tts_espeak,
 	NULL
 };
 
