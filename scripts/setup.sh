@@ -6,7 +6,7 @@ PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
  flite1-dev libespeak-ng-dev espeak-ng-data libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us
  libre-dev librem-dev libspandsp-dev libspeexdsp-dev libopus-dev libssl-dev
  python3 sip-tester baresip-core kamailio kamailio-tls-modules
- sox libsox-fmt-all openssl tshark iproute2 procps"
+ sox libsox-fmt-all openssl tshark iproute2 procps flite"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \

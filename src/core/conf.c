@@ -169,6 +169,49 @@ const struct conf_opt conf_opts[] = {
 	 "sherpa-onnx C API library (libonnxruntime.so next to it)"},
 	{"vad_threshold", CONF_INT, "50", 1, 99, NULL, 0, NULL,
 	 "speech probability threshold in percent"},
+	/* agent pipeline and turn-taking */
+	{"brain", CONF_ENUM, "parrot", 0, 0, "parrot", 0, NULL,
+	 "what decides the reply; parrot says back what it heard"},
+	{"language", CONF_ENUM, "en", 0, 0, "en|de", 0, NULL,
+	 "language of prompts, fillers, text normalisation and speech"},
+	{"greeting_incoming", CONF_STR,
+	 "Hello, this is {owner}'s assistant. How can I help?", 0, 0, NULL,
+	 0, NULL, "said when an inbound call is answered (empty = silent); "
+	 "{owner} is greeting_owner"},
+	{"greeting_outgoing", CONF_STR, "", 0, 0, NULL, 0, NULL,
+	 "said when an outbound call is answered (empty = silent)"},
+	{"greeting_owner", CONF_STR, "the owner", 0, 0, NULL, 0, NULL,
+	 "replaces {owner} in the greetings"},
+	{"barge_in_mode", CONF_ENUM, "gated", 0, 0, "gated|full|off", 0, NULL,
+	 "caller speech stops the agent: after barge_in_min_speech_ms "
+	 "(gated), at once (full), never (off)"},
+	{"barge_in_min_speech_ms", CONF_INT, "300", 0, 5000, NULL, 0, NULL,
+	 "gated barge-in: caller speech needed before the agent stops"},
+	{"vad_min_speech_ms", CONF_INT, "120", 20, 2000, NULL, 0, NULL,
+	 "speech needed before the caller counts as speaking"},
+	{"vad_hangover_ms", CONF_INT, "700", 100, 5000, NULL, 0, NULL,
+	 "silence that ends the caller's turn"},
+	{"echo_cancel", CONF_BOOL, "true", 0, 0, NULL, 0, NULL,
+	 "cancel the agent's own voice coming back from the line"},
+	{"filler_delay_ms", CONF_INT, "900", 0, 60000, NULL, 0, NULL,
+	 "say a filler when the reply has not started this long after the "
+	 "caller finished (0 = never)"},
+	{"filler_repeat_ms", CONF_INT, "4000", 0, 60000, NULL, 0, NULL,
+	 "repeat a filler this often while still waiting (0 = once)"},
+	{"fillers", CONF_STR, "One moment.|Let me see.|Just a second.", 0, 0,
+	 NULL, 0, NULL, "filler phrases, separated by |"},
+	{"silence_reprompt_secs", CONF_INT, "10", 0, 600, NULL, 0, NULL,
+	 "ask whether the caller is still there after this much silence "
+	 "(0 = never)"},
+	{"silence_reprompt_max", CONF_INT, "2", 0, 20, NULL, 0, NULL,
+	 "reprompts before saying goodbye and hanging up"},
+	{"max_call_secs", CONF_INT, "1800", 0, 86400, NULL, 0, NULL,
+	 "end calls with a closing line after this long (0 = no limit)"},
+	{"tts_fallback", CONF_STR, "auto", 0, 0, NULL, 0, NULL,
+	 "voice used when the TTS engine fails mid-call: an engine name, "
+	 "none, or auto (flite when the primary is a network engine)"},
+	{"workers", CONF_INT, "2", 1, 64, NULL, 0, NULL,
+	 "worker threads for speech recognition and synthesis"},
 	/* tts engines */
 	{"tts", CONF_STR, "flite", 0, 0, NULL, 0, check_tts,
 	 "speech synthesiser engine"},
@@ -1139,7 +1182,7 @@ static int check_app(const char *v, char *err, size_t errsz)
 {
 	int64_t hz;
 
-	if (0 == strcmp(v, "echo"))
+	if (0 == strcmp(v, "echo") || 0 == strcmp(v, "agent"))
 		return 0;
 	if (0 == strncmp(v, "playback:", 9))
 		return check_readable(v + 9, err, errsz);
@@ -1151,7 +1194,7 @@ static int check_app(const char *v, char *err, size_t errsz)
 		}
 		return 0;
 	}
-	snprintf(err, errsz, "\"%.100s\" is not one of echo|playback:FILE|"
+	snprintf(err, errsz, "\"%.100s\" is not one of agent|echo|playback:FILE|"
 		 "tone:HZ", v);
 	return EINVAL;
 }

@@ -10,7 +10,9 @@
 #include "core/conf.h"
 #include "core/events.h"
 #include "core/log.h"
+#include "pipeline/agent.h"
 #include "pipeline/app.h"
+#include "pipeline/harness.h"
 #include "sip/call.h"
 #include "sip/ua.h"
 
@@ -24,6 +26,8 @@ struct opts {
 	const char *cmd;
 	const char *file;
 	const char *uri;
+	const char *in, *out, *codec;
+	bool fast;
 	unsigned duration;
 	const char *sets[256];
 	size_t nsets;
@@ -47,6 +51,9 @@ static void usage(FILE *f)
 		"       agentline check [-c FILE] [--set key=value]...\n"
 		"       agentline call  SIP-URI|NUMBER [-c FILE] "
 		"[--set key=value]... [--duration SECS]\n"
+		"       agentline pipeline --in CALLER.wav [--out AGENT.wav] "
+		"[--codec PCMU|PCMA|G722|none] [--fast] [-c FILE] "
+		"[--set ...]\n"
 		"       agentline version\n"
 		"       agentline --help\n"
 		"\n"
@@ -56,6 +63,10 @@ static void usage(FILE *f)
 		"line per problem\n"
 		"  call    place one call, print its outcome as JSON, exit 0 "
 		"if answered\n"
+		"  pipeline  run the agent pipeline over a WAV file (simulated "
+		"real time,\n"
+		"          or --fast), print one JSON line per turn with "
+		"timings\n"
 		"\n"
 		"  -c, --config FILE   configuration file (key = value lines)\n"
 		"  --set key=value     override one key (highest precedence)\n"
@@ -97,6 +108,22 @@ static int parse_args(struct opts *o, int argc, char *argv[])
 			if (o->nsets >= 256)
 				return EINVAL;
 			o->sets[o->nsets++] = a + 6;
+		}
+		else if (!strcmp(a, "--in") || !strcmp(a, "--out")) {
+			if (++i >= argc)
+				return EINVAL;
+			if (a[2] == 'i')
+				o->in = argv[i];
+			else
+				o->out = argv[i];
+		}
+		else if (!strcmp(a, "--codec")) {
+			if (++i >= argc)
+				return EINVAL;
+			o->codec = argv[i];
+		}
+		else if (!strcmp(a, "--fast")) {
+			o->fast = true;
 		}
 		else if (!strcmp(a, "--duration")) {
 			if (++i >= argc)
@@ -283,6 +310,11 @@ static int cmd_run(const struct opts *o, bool one_call)
 	err = app_init(conf_str(conf, "app"));
 	if (err)
 		goto out;
+	if (!strcmp(conf_str(conf, "app"), "agent")) {
+		err = agent_init(conf);
+		if (err)
+			goto out;
+	}
 
 	err = ua_init(conf);
 	if (err) {
@@ -315,6 +347,7 @@ static int cmd_run(const struct opts *o, bool one_call)
  out:
 	tmr_cancel(&run.tmr);
 	ua_close();
+	agent_close();
 	app_close();
 	events_close();
 	mem_deref(conf);
@@ -322,6 +355,33 @@ static int cmd_run(const struct opts *o, bool one_call)
 	log_secret_clear();
 	if (one_call)
 		return err ? 1 : run.exit_code;
+	return err ? 1 : 0;
+}
+
+
+static int cmd_pipeline(const struct opts *o)
+{
+	struct conf *conf = NULL;
+	unsigned problems;
+	int err;
+
+	if (!o->in) {
+		fprintf(stderr, "agentline pipeline: --in FILE is required\n");
+		return EXIT_CONFIG;
+	}
+	problems = load_conf(&conf, o);
+	if (problems) {
+		mem_deref(conf);
+		return EXIT_CONFIG;
+	}
+	apply_logging(conf);
+	err = libre_init();
+	if (!err)
+		err = harness_run(conf, o->in, o->out,
+				  o->codec ? o->codec : "PCMU", o->fast, 2);
+	mem_deref(conf);
+	libre_close();
+	log_secret_clear();
 	return err ? 1 : 0;
 }
 
@@ -368,6 +428,8 @@ int main(int argc, char *argv[])
 		return cmd_check(&o);
 	if (!strcmp(o.cmd, "run"))
 		return cmd_run(&o, false);
+	if (!strcmp(o.cmd, "pipeline"))
+		return cmd_pipeline(&o);
 	if (!strcmp(o.cmd, "call")) {
 		if (!o.uri) {
 			fprintf(stderr, "agentline call: missing SIP URI\n");

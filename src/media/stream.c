@@ -56,6 +56,8 @@ struct mstream {
 	void *audio_arg;
 	mstream_dtmf_h *dtmfh;
 	void *dtmf_arg;
+	mstream_audio_h *senth;
+	void *sent_arg;
 	mstream_timeout_h *timeouth;
 	void *arg;
 	/* producer thread + main thread (lock-free) */
@@ -362,6 +364,22 @@ void mstream_set_dtmf_handler(struct mstream *ms, mstream_dtmf_h *h,
 }
 
 
+void mstream_set_sent_handler(struct mstream *ms, mstream_audio_h *h,
+			      void *arg)
+{
+	if (!ms)
+		return;
+	ms->senth = h;
+	ms->sent_arg = arg;
+}
+
+
+struct playq *mstream_playq(const struct mstream *ms)
+{
+	return ms ? ms->pq : NULL;
+}
+
+
 uint16_t mstream_lport(const struct mstream *ms)
 {
 	return ms ? sa_port(rtp_local(ms->rtp)) : 0;
@@ -530,6 +548,7 @@ void mstream_stop(struct mstream *ms)
 		return;
 	list_unlink(&ms->le);
 	ms->audioh = NULL;
+	ms->senth = NULL;
 	ms->dtmfh = NULL;
 	ms->timeouth = NULL;
 	ms->started = false;
@@ -663,6 +682,12 @@ static void mstream_tick(struct mstream *ms, uint64_t now_ms)
 	/* send: playout queue → encoder → RTP (or a DTMF event) */
 	(void)playq_pull(ms->pq, tx, AUDIO_FRAME_SAMPLES);
 	ms->tx_ts += ci->ts_per_frame;
+
+	if (ms->senth) {
+		static const int16_t silence[AUDIO_FRAME_SAMPLES];
+		ms->senth(can_send(ms) ? tx : silence, AUDIO_FRAME_SAMPLES,
+			  ts_ms, ms->sent_arg);
+	}
 
 	if (can_send(ms)) {
 		if (dtmf_tx_busy(ms->dtmf_tx) &&

@@ -64,6 +64,13 @@ void mstream_set_audio_handler(struct mstream *ms, mstream_audio_h *h,
 			       void *arg);
 void mstream_set_dtmf_handler(struct mstream *ms, mstream_dtmf_h *h,
 			      void *arg);
+/* Each 20 ms frame as it was sent to the line (silence when nothing was
+ * sent): the echo canceller's reference. Main thread. */
+void mstream_set_sent_handler(struct mstream *ms, mstream_audio_h *h,
+			      void *arg);
+/* The playout queue itself, for a producer thread that keeps a reference
+ * (mem_ref) so it may outlive the stream. */
+struct playq *mstream_playq(const struct mstream *ms);
 
 /* Offer/answer. Each successful call (re)configures the stream. */
 int  mstream_offer(struct mstream *ms, struct mbuf **mbp);

@@ -5,16 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <re.h>
+#include "core/events.h"
 #include "core/log.h"
 #include "media/codec.h"
 #include "media/stream.h"
 #include "media/wav.h"
+#include "pipeline/agent.h"
 #include "pipeline/app.h"
 #include "sip/call.h"
 
 #define MOD "app"
 
-enum app_kind { APP_ECHO, APP_PLAYBACK, APP_TONE };
+enum app_kind { APP_ECHO, APP_PLAYBACK, APP_TONE, APP_AGENT };
 
 enum {
 	PLAYBACK_MAX_SECS = 600,
@@ -25,6 +27,7 @@ struct app {
 	struct call *call;
 	struct mstream *ms;
 	enum app_kind kind;
+	struct agent *agent;
 	size_t pos;
 	double phase, step;
 	bool done;
@@ -43,6 +46,10 @@ static int parse(const char *spec, enum app_kind *kind, double *hz,
 {
 	if (!spec || !strcmp(spec, "echo")) {
 		*kind = APP_ECHO;
+		return 0;
+	}
+	if (!strcmp(spec, "agent")) {
+		*kind = APP_AGENT;
 		return 0;
 	}
 	if (!strncmp(spec, "playback:", 9) && spec[9]) {
@@ -72,8 +79,8 @@ int app_init(const char *spec)
 
 	err = parse(spec, &kind, &hz, &file);
 	if (err) {
-		log_error(MOD, NULL, "app: \"%s\" is not echo, playback:FILE "
-			  "or tone:HZ", spec ? spec : "");
+		log_error(MOD, NULL, "app: \"%s\" is not agent, echo, "
+			  "playback:FILE or tone:HZ", spec ? spec : "");
 		return err;
 	}
 	if (kind != APP_PLAYBACK)
@@ -105,9 +112,12 @@ static void audio_handler(const int16_t *pcm, size_t n, uint64_t ts_ms,
 {
 	struct app *app = arg;
 	int16_t buf[AUDIO_FRAME_SAMPLES];
-	(void)ts_ms;
 
 	switch (app->kind) {
+
+	case APP_AGENT:
+		agent_audio(app->agent, pcm, n, ts_ms);
+		break;
 
 	case APP_ECHO:
 		(void)mstream_play(app->ms, pcm, n);
@@ -150,11 +160,77 @@ static void audio_handler(const int16_t *pcm, size_t n, uint64_t ts_ms,
 }
 
 
+static void sent_handler(const int16_t *pcm, size_t n, uint64_t ts_ms,
+			 void *arg)
+{
+	struct app *app = arg;
+	(void)ts_ms;
+
+	agent_sent(app->agent, pcm, n);
+}
+
+
+/* the agent's port onto a real call */
+static void port_flush(void *port, unsigned fade_ms)
+{
+	struct app *app = port;
+	mstream_flush(app->ms, fade_ms);
+}
+
+
+static size_t port_level(void *port)
+{
+	struct app *app = port;
+	return mstream_play_level(app->ms);
+}
+
+
+static void port_hangup(void *port, const char *reason)
+{
+	struct app *app = port;
+	call_hangup(app->call, reason);
+}
+
+
+static const struct port_ops call_port = {port_flush, port_level,
+					  port_hangup};
+
+
+static void turn_handler(const struct agent_turn *t, void *arg)
+{
+	struct app *app = arg;
+	char tr[1100], rp[1100];
+
+	events_emit("turn", call_id(app->call),
+		    ",\"turn\":%u,\"transcript\":\"%s\",\"reply\":\"%s\","
+		    "\"vad_end_ms\":%lld,\"stt_ms\":%lld,\"brain_ms\":%lld,"
+		    "\"tts_first_audio_ms\":%lld,\"voice_to_voice_ms\":%lld,"
+		    "\"interrupted\":%s", t->turn,
+		    events_esc(tr, sizeof(tr), t->transcript),
+		    events_esc(rp, sizeof(rp), t->reply),
+		    (long long)t->vad_end_ms, (long long)t->stt_ms,
+		    (long long)t->brain_ms, (long long)t->tts_first_audio_ms,
+		    (long long)t->voice_to_voice_ms,
+		    t->interrupted ? "true" : "false");
+}
+
+
+void app_dtmf(struct call *call, char digit)
+{
+	struct app *app = call_appstate(call);
+
+	if (app && app->kind == APP_AGENT)
+		agent_dtmf(app->agent, digit);
+}
+
+
 static void app_destructor(void *arg)
 {
 	struct app *app = arg;
 
 	mstream_set_audio_handler(app->ms, NULL, NULL);
+	mstream_set_sent_handler(app->ms, NULL, NULL);
+	mem_deref(app->agent);
 }
 
 
@@ -182,6 +258,16 @@ int app_attach(struct call *call, const char *spec)
 	app->call = call;
 	app->ms = call_media(call);
 	app->step = 2 * M_PI * hz / AUDIO_SRATE;
+	if (app->kind == APP_AGENT) {
+		err = agent_alloc(&app->agent, &call_port, app,
+				  mstream_playq(app->ms), call_id(call),
+				  call_is_outbound(call));
+		if (err)
+			goto out;
+		mstream_set_sent_handler(app->ms, sent_handler, app);
+		agent_set_turn_handler(app->agent, turn_handler, app);
+		agent_start(app->agent);
+	}
 	mstream_set_audio_handler(app->ms, audio_handler, app);
 	call_set_appstate(call, app);
 

@@ -147,7 +147,6 @@ static void proc_destructor(void *data)
 
 	list_flush(&p->fifo);
 	list_unlink(&p->le);
-	mem_deref(p->st);
 }
 
 

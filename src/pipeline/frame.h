@@ -89,7 +89,8 @@ typedef void (pipeline_sink_h)(struct frame *f, enum frame_dir dir,
 			       void *arg);
 
 int  pipeline_alloc(struct pipeline **plp, size_t fifo_max);
-/* Append a processor; st is its state (a mem object the pipeline owns). */
+/* Append a processor; st is its state, borrowed: it must outlive the
+ * pipeline. */
 int  pipeline_add(struct pipeline *pl, const struct proc_ops *ops, void *st,
 		  struct proc **pp);
 void pipeline_set_sink(struct pipeline *pl, pipeline_sink_h *downh,

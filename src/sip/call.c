@@ -201,6 +201,7 @@ static void dtmf_handler(char digit, enum dtmf_source src, void *arg)
 	log_debug(MOD, call->id, "DTMF received (%s)", dtmf_source_name(src));
 	events_emit("dtmf", call->id, ",\"digit\":\"%s\",\"source\":\"%s\"",
 		    digit == '"' ? "?" : d, dtmf_source_name(src));
+	app_dtmf(call, digit);
 }
 
 

@@ -59,5 +59,6 @@ void *call_appstate(const struct call *call);
 /* Provided by the app layer (src/pipeline/app.c): attach what answers. */
 int  app_attach(struct call *call, const char *spec);
 void app_detach(struct call *call);
+void app_dtmf(struct call *call, char digit);
 
 #endif

@@ -116,6 +116,7 @@ int test_frame_lanes(void)
 	if (err)
 		fprintf(stderr, "lanes step %d: %s\n", err, r.log);
 	mem_deref(pl);
+	mem_deref(s);
 	return err;
 }
 
@@ -161,6 +162,7 @@ int test_frame_interrupt(void)
 		fprintf(stderr, "interrupt step %d: %s (dropped %llu)\n", err,
 			r.log, (unsigned long long)pipeline_dropped(pl));
 	mem_deref(pl);
+	mem_deref(s);
 	return err;
 }
 
@@ -187,5 +189,6 @@ int test_frame_bounded(void)
 	TEST_STREQ(r.log, "out:reply=0 out:reply=4 out:reply=5");
 	TEST_EQ(pipeline_dropped(pl), 3);
 	mem_deref(pl);
+	mem_deref(s);
 	return 0;
 }

@@ -1,0 +1,1187 @@
+/*
+ * agent.c  The agent pipeline of one call and its turn-taking.
+ */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <re.h>
+#include <speex/speex_echo.h>
+#include <speex/speex_preprocess.h>
+#include "brain/brain.h"
+#include "core/conf.h"
+#include "core/events.h"
+#include "core/log.h"
+#include "core/worker.h"
+#include "engines/engine.h"
+#include "pipeline/agent.h"
+#include "media/playq.h"
+#include "pipeline/frame.h"
+#include "pipeline/textnorm.h"
+
+#define MOD "agent"
+
+enum {
+	FRAME_SAMPLES = 320,
+	PREROLL_FRAMES = 15,        /* 300 ms of audio before speech start */
+	STT_BATCH_FRAMES = 5,       /* feed the recogniser every 100 ms    */
+	FIFO_MAX = 512,
+	MAX_FILLERS = 8,
+	TEXT_MAX = 4096,
+	AEC_TAIL = 3200,            /* 200 ms echo tail                    */
+};
+
+enum barge_mode { BARGE_GATED = 0, BARGE_FULL, BARGE_OFF };
+
+/* Settings shared by all calls (agent_init). */
+static struct {
+	bool up;
+	const struct vad_ops *vad;
+	const struct stt_ops *stt;
+	const struct tts_ops *tts;
+	const struct tts_ops *tts_fallback;
+	const struct brain_ops *brain;
+	const struct conf *conf;
+	char language[8];
+	char greeting_in[512], greeting_out[512];
+	char fillers[MAX_FILLERS][128];
+	unsigned nfillers;
+	enum barge_mode barge;
+	uint32_t barge_min_ms;
+	uint32_t min_speech_ms, hangover_ms;
+	float threshold;
+	uint32_t filler_delay_ms, filler_repeat_ms;
+	uint32_t reprompt_secs, reprompt_max;
+	uint32_t max_call_secs;
+	bool aec;
+} cfg;
+
+struct agent;
+
+/* Jobs outlive their agent (a hangup while a job runs): they hold this
+ * handle, which the agent clears when it goes. */
+struct agent_ref {
+	struct agent *a;
+};
+
+/* what a worker job needs; holds the agent's engine state alive */
+struct stt_sess {
+	const struct stt_ops *ops;
+	void *st;
+	bool started;
+};
+
+struct tts_sess {
+	const struct tts_ops *ops;
+	void *st;
+	const struct tts_ops *fallback;
+	void *fst;
+	atomic_uint gen;            /* current generation (cancel older)  */
+	struct playq *pq;
+	atomic_bool audio_out;      /* a job queued audio (main reads)    */
+};
+
+struct stt_job {
+	struct stt_sess *sess;
+	int16_t *pcm;
+	size_t n;
+	bool finish;
+	struct stt_turn turn;
+	struct stt_result res;
+	uint32_t turn_id;
+	struct agent_ref *ref;
+};
+
+struct tts_job {
+	struct tts_sess *sess;
+	char *text;
+	uint32_t gen;
+	const char *lang;
+	int flags;
+	bool played;                /* some audio reached the port        */
+	bool failed_over;
+	struct agent_ref *ref;
+	uint32_t turn_id;
+};
+
+struct agent {
+	struct agent_ref *ref;
+	char callid[16];
+	bool outbound;
+	bool closing;
+	const struct port_ops *port;
+	void *portarg;
+	struct pipeline *pl;
+	struct proc *p_vad, *p_stt, *p_brain, *p_tts;
+	struct strand *strand;
+	/* echo canceller */
+	SpeexEchoState *echo;
+	SpeexPreprocessState *pre;
+	/* VAD + hysteresis */
+	void *vad_st;
+	bool in_speech;
+	uint32_t speech_ms, silence_ms;
+	uint64_t last_speech_wall;
+	struct frame *preroll[PREROLL_FRAMES];
+	unsigned preroll_n, preroll_pos;
+	/* STT */
+	struct stt_sess *stt;
+	int16_t batch[FRAME_SAMPLES * STT_BATCH_FRAMES];
+	size_t batch_n;
+	bool stt_busy;
+	/* brain */
+	void *brain_st;
+	uint32_t turn_id;
+	/* TTS */
+	struct tts_sess *tts;
+	struct sentsplit *split;
+	unsigned tts_jobs;           /* queued or running                  */
+	bool hangup_after;
+	bool bot_speaking;
+	/* turn bookkeeping (wall ms) */
+	struct {
+		uint32_t id;
+		uint64_t speech_end, eot, transcript, first_text;
+		uint64_t first_audio;
+		char transcript_text[1024];
+		char reply[1024];
+		bool reported, interrupted;
+	} t;
+	agent_turn_h *turnh;
+	void *turn_arg;
+	/* timers */
+	struct tmr tmr_barge, tmr_filler, tmr_reprompt, tmr_max;
+	unsigned reprompts;
+	unsigned filler_idx;
+};
+
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+
+/* ------------------------------------------------------------ prompts */
+
+static const char *prompt(const char *key)
+{
+	bool de = !strcmp(cfg.language, "de");
+
+	if (!strcmp(key, "sorry"))
+		return de ? "Entschuldigung, das habe ich nicht verstanden."
+			: "Sorry, I didn't catch that.";
+	if (!strcmp(key, "reprompt"))
+		return de ? "Sind Sie noch da?" : "Are you still there?";
+	if (!strcmp(key, "goodbye"))
+		return de ? "Ich lege jetzt auf. Auf Wiederhören."
+			: "I'll hang up now. Goodbye.";
+	if (!strcmp(key, "closing"))
+		return de ? "Wir haben die maximale Gesprächsdauer erreicht. "
+			"Auf Wiederhören."
+			: "We have reached the maximum call length. Goodbye.";
+	return "";
+}
+
+
+/* ----------------------------------------------------------- TTS side */
+
+static void tts_sess_destructor(void *data)
+{
+	struct tts_sess *s = data;
+
+	mem_deref(s->st);
+	mem_deref(s->fst);
+	mem_deref(s->pq);
+}
+
+
+static void tts_job_destructor(void *data)
+{
+	struct tts_job *j = data;
+
+	mem_deref(j->sess);
+	mem_deref(j->text);
+	mem_deref(j->ref);
+}
+
+
+static bool tts_audio_handler(const int16_t *pcm, size_t n, void *arg)
+{
+	struct tts_job *j = arg;
+	struct tts_sess *s = j->sess;
+
+	if (atomic_load(&s->gen) != j->gen)
+		return true;   /* interrupted: stop synthesis */
+	while (n) {
+		size_t put = playq_push(s->pq, pcm, n);
+		if (!put)
+			return true;   /* queue full: give up this sentence */
+		pcm += put;
+		n -= put;
+	}
+	j->played = true;
+	atomic_store(&s->audio_out, true);
+	return false;
+}
+
+
+/* worker thread */
+static int tts_work(void *arg)
+{
+	struct tts_job *j = arg;
+	struct tts_sess *s = j->sess;
+	int err;
+
+	if (atomic_load(&s->gen) != j->gen)
+		return ECANCELED;
+	err = s->ops->synth(s->st, j->text, j->lang, tts_audio_handler, j);
+	if (err && !j->played && s->fallback && s->fst &&
+	    atomic_load(&s->gen) == j->gen) {
+		j->failed_over = true;
+		err = s->fallback->synth(s->fst, j->text, j->lang,
+					 tts_audio_handler, j);
+	}
+	return err;
+}
+
+
+static void agent_check_hangup(struct agent *a);
+static void filler_tmr_handler(void *arg);
+
+
+/* main thread */
+static void tts_done(int err, void *arg)
+{
+	struct tts_job *j = arg;
+	struct agent *a = j->ref->a;
+
+	if (!a)
+		return;
+	if (a->tts_jobs)
+		a->tts_jobs--;
+	if (j->failed_over)
+		log_warn(MOD, a->callid, "TTS failed (%m): used the fallback "
+			 "voice", err);
+	else if (err && err != ECANCELED)
+		log_warn(MOD, a->callid, "TTS failed: %m", err);
+	if (j->flags & SAY_HANGUP)
+		a->hangup_after = true;
+	if (!a->tts_jobs)
+		proc_set_busy(a->p_tts, false);
+}
+
+
+static int speak(struct agent *a, const char *text, int flags)
+{
+	struct tts_job *j;
+	char *norm;
+	int err;
+
+	if (!text || !*text)
+		return 0;
+	norm = mem_zalloc(TEXT_MAX, NULL);
+	if (!norm)
+		return ENOMEM;
+	err = textnorm(norm, TEXT_MAX, text, cfg.language);
+	if (err || !*norm) {
+		mem_deref(norm);
+		return err;
+	}
+
+	j = mem_zalloc(sizeof(*j), tts_job_destructor);
+	if (!j) {
+		mem_deref(norm);
+		return ENOMEM;
+	}
+	j->sess = mem_ref(a->tts);
+	j->text = norm;
+	j->gen = atomic_load(&a->tts->gen);
+	j->lang = cfg.language;
+	j->flags = flags;
+	j->ref = mem_ref(a->ref);
+	j->turn_id = a->turn_id;
+
+	err = strand_run(a->strand, tts_work, tts_done, j);
+	if (!err)
+		a->tts_jobs++;
+	mem_deref(j);
+	return err;
+}
+
+
+static void tts_process(struct proc *p, struct frame *f, enum frame_dir d)
+{
+	struct agent *a = proc_state(p);
+	char sentence[TEXT_MAX];
+
+	switch (f->type) {
+
+	case FRAME_SAY:
+		speak(a, f->text, f->flags);
+		break;
+
+	case FRAME_REPLY:
+		sentsplit_push(a->split, f->text);
+		while (sentsplit_next(a->split, sentence, sizeof(sentence)))
+			speak(a, sentence, 0);
+		break;
+
+	case FRAME_REPLY_END:
+		if (sentsplit_flush(a->split, sentence, sizeof(sentence)))
+			speak(a, sentence, 0);
+		break;
+
+	default:
+		proc_push(p, f, d);
+		return;
+	}
+}
+
+
+static void tts_interrupt(struct proc *p)
+{
+	struct agent *a = proc_state(p);
+
+	atomic_store(&a->tts->gen, pipeline_gen(a->pl));
+	sentsplit_reset(a->split);
+	a->hangup_after = false;
+}
+
+
+static const struct proc_ops tts_proc = {"tts", tts_process, tts_interrupt};
+
+
+/* --------------------------------------------------------- brain side */
+
+static void turn_report(struct agent *a)
+{
+	struct agent_turn t;
+
+	if (a->t.reported || !a->t.id)
+		return;
+	a->t.reported = true;
+	memset(&t, 0, sizeof(t));
+	t.turn = a->t.id;
+	t.transcript = a->t.transcript_text;
+	t.reply = a->t.reply;
+	t.interrupted = a->t.interrupted;
+#define D(x, y) ((x) && (y) ? (int64_t)(x) - (int64_t)(y) : -1)
+	t.vad_end_ms = D(a->t.eot, a->t.speech_end);
+	t.stt_ms = D(a->t.transcript, a->t.eot);
+	t.brain_ms = D(a->t.first_text, a->t.transcript);
+	t.tts_first_audio_ms = D(a->t.first_audio, a->t.first_text);
+	t.voice_to_voice_ms = D(a->t.first_audio, a->t.speech_end);
+#undef D
+	log_info(MOD, a->callid, "turn %u: v2v %lld ms (vad %lld, stt %lld, "
+		 "brain %lld, tts %lld)%s", t.turn,
+		 (long long)t.voice_to_voice_ms, (long long)t.vad_end_ms,
+		 (long long)t.stt_ms, (long long)t.brain_ms,
+		 (long long)t.tts_first_audio_ms,
+		 t.interrupted ? " interrupted" : "");
+	if (a->turnh)
+		a->turnh(&t, a->turn_arg);
+}
+
+
+static void brain_reply_handler(uint32_t turn_id, const char *text,
+				bool final, void *arg)
+{
+	struct agent *a = arg;
+	struct frame *f = NULL;
+
+	if (a->closing || turn_id != a->turn_id)
+		return;   /* an interrupted turn */
+	if (text && *text) {
+		if (!a->t.first_text)
+			a->t.first_text = wall_ms();
+		str_ncpy(a->t.reply + strlen(a->t.reply), text,
+			 sizeof(a->t.reply) - strlen(a->t.reply));
+		if (0 == frame_text(&f, FRAME_REPLY, text,
+				    pipeline_gen(a->pl))) {
+			proc_push(a->p_brain, f, FRAME_DOWN);
+			mem_deref(f);
+		}
+	}
+	if (final && 0 == frame_alloc(&f, FRAME_REPLY_END,
+				      pipeline_gen(a->pl))) {
+		proc_push(a->p_brain, f, FRAME_DOWN);
+		mem_deref(f);
+	}
+}
+
+
+static void say(struct agent *a, const char *text, int flags)
+{
+	struct frame *f = NULL;
+
+	if (!text || !*text)
+		return;
+	if (0 == frame_text(&f, FRAME_SAY, text, pipeline_gen(a->pl))) {
+		f->flags = flags;
+		proc_push(a->p_brain, f, FRAME_DOWN);
+		mem_deref(f);
+	}
+}
+
+
+static void brain_process(struct proc *p, struct frame *f, enum frame_dir d)
+{
+	struct agent *a = proc_state(p);
+
+	if (f->type != FRAME_TRANSCRIPT) {
+		proc_push(p, f, d);
+		return;
+	}
+
+	tmr_cancel(&a->tmr_filler);
+	if (!*f->text) {
+		say(a, prompt("sorry"), 0);
+		return;
+	}
+	a->turn_id++;
+	if (cfg.nfillers && cfg.filler_delay_ms)
+		tmr_start(&a->tmr_filler, cfg.filler_delay_ms,
+			  filler_tmr_handler, a);
+	if (cfg.brain->turn(a->brain_st, a->turn_id, f->text,
+			    brain_reply_handler, a))
+		say(a, prompt("sorry"), 0);
+}
+
+
+static void brain_interrupt(struct proc *p)
+{
+	struct agent *a = proc_state(p);
+
+	a->turn_id++;   /* late replies of the old turn are ignored */
+	if (cfg.brain->cancel)
+		cfg.brain->cancel(a->brain_st);
+}
+
+
+static const struct proc_ops brain_proc = {"brain", brain_process,
+					   brain_interrupt};
+
+
+/* ----------------------------------------------------------- STT side */
+
+static void stt_sess_destructor(void *data)
+{
+	struct stt_sess *s = data;
+
+	mem_deref(s->st);
+}
+
+
+static void stt_job_destructor(void *data)
+{
+	struct stt_job *j = data;
+
+	mem_deref(j->sess);
+	mem_deref(j->pcm);
+	mem_deref(j->ref);
+}
+
+
+/* worker thread */
+static int stt_work(void *arg)
+{
+	struct stt_job *j = arg;
+	struct stt_sess *s = j->sess;
+	int err = 0;
+
+	if (!s->started) {
+		err = s->ops->start(s->st, &j->turn, NULL, NULL);
+		if (err)
+			return err;
+		s->started = true;
+	}
+	if (j->n)
+		err = s->ops->feed(s->st, j->pcm, j->n);
+	if (j->finish) {
+		err = s->ops->finish(s->st, &j->res);
+		s->started = false;
+	}
+	return err;
+}
+
+
+/* main thread */
+static void stt_done(int err, void *arg)
+{
+	struct stt_job *j = arg;
+	struct agent *a = j->ref->a;
+	struct frame *f = NULL;
+
+	if (!a || !j->finish)
+		return;
+	if (err) {
+		log_warn(MOD, a->callid, "STT failed: %m", err);
+		j->res.text[0] = '\0';
+	}
+	a->stt_busy = false;
+	a->t.transcript = wall_ms();
+	str_ncpy(a->t.transcript_text, j->res.text,
+		 sizeof(a->t.transcript_text));
+	if (0 == frame_text(&f, FRAME_TRANSCRIPT, j->res.text,
+			    pipeline_gen(a->pl))) {
+		proc_push(a->p_stt, f, FRAME_DOWN);
+		mem_deref(f);
+	}
+	proc_set_busy(a->p_stt, false);
+}
+
+
+static void stt_submit(struct agent *a, bool finish)
+{
+	struct stt_job *j = mem_zalloc(sizeof(*j), stt_job_destructor);
+
+	if (!j)
+		return;
+	j->sess = mem_ref(a->stt);
+	j->ref = mem_ref(a->ref);
+	j->finish = finish;
+	j->turn.mode = STT_MODE_FREE;
+	j->turn.language = cfg.language;
+	if (a->batch_n) {
+		j->pcm = mem_alloc(a->batch_n * sizeof(int16_t), NULL);
+		if (j->pcm) {
+			memcpy(j->pcm, a->batch, a->batch_n * sizeof(int16_t));
+			j->n = a->batch_n;
+		}
+		a->batch_n = 0;
+	}
+	if (strand_run(a->strand, stt_work, stt_done, j) && finish) {
+		/* could not queue: answer as if nothing was heard */
+		struct stt_result none = {"", -1};
+		j->res = none;
+		stt_done(0, j);
+	}
+	mem_deref(j);
+}
+
+
+static void stt_process(struct proc *p, struct frame *f, enum frame_dir d)
+{
+	struct agent *a = proc_state(p);
+
+	switch (f->type) {
+
+	case FRAME_AUDIO:
+		if (a->batch_n + f->n > sizeof(a->batch) / sizeof(int16_t))
+			stt_submit(a, false);
+		memcpy(a->batch + a->batch_n, f->pcm, f->n * sizeof(int16_t));
+		a->batch_n += f->n;
+		if (a->batch_n >= FRAME_SAMPLES * STT_BATCH_FRAMES)
+			stt_submit(a, false);
+		break;
+
+	case FRAME_END_OF_TURN:
+		a->stt_busy = true;
+		proc_set_busy(p, true);   /* the next turn's audio waits */
+		stt_submit(a, true);
+		break;
+
+	default:
+		proc_push(p, f, d);
+		break;
+	}
+}
+
+
+static const struct proc_ops stt_proc = {"stt", stt_process, NULL};
+
+
+/* ----------------------------------------------------------- VAD side */
+
+static void push_down(struct agent *a, struct proc *from, enum frame_type t)
+{
+	struct frame *f = NULL;
+
+	if (0 == frame_alloc(&f, t, pipeline_gen(a->pl))) {
+		proc_push(from, f, FRAME_DOWN);
+		mem_deref(f);
+	}
+}
+
+
+static void vad_process(struct proc *p, struct frame *f, enum frame_dir d)
+{
+	struct agent *a = proc_state(p);
+	float prob = 0;
+	bool voiced;
+	uint32_t fms;
+
+	if (f->type != FRAME_AUDIO) {
+		proc_push(p, f, d);
+		return;
+	}
+
+	fms = (uint32_t)(f->n * 1000 / 16000);
+	if (cfg.vad->process(a->vad_st, f->pcm, f->n, &prob))
+		prob = 0;
+	voiced = prob >= cfg.threshold;
+
+	if (!a->in_speech) {
+		/* keep a little audio from before speech was confirmed */
+		if (a->preroll[a->preroll_pos])
+			mem_deref(a->preroll[a->preroll_pos]);
+		a->preroll[a->preroll_pos] = mem_ref(f);
+		a->preroll_pos = (a->preroll_pos + 1) % PREROLL_FRAMES;
+		if (a->preroll_n < PREROLL_FRAMES)
+			a->preroll_n++;
+
+		a->speech_ms = voiced ? a->speech_ms + fms : 0;
+		if (a->speech_ms < cfg.min_speech_ms)
+			return;
+
+		a->in_speech = true;
+		a->silence_ms = 0;
+		push_down(a, p, FRAME_SPEECH_START);
+		for (unsigned i = 0; i < a->preroll_n; i++) {
+			unsigned k = (a->preroll_pos + PREROLL_FRAMES -
+				      a->preroll_n + i) % PREROLL_FRAMES;
+			proc_push(p, a->preroll[k], FRAME_DOWN);
+			a->preroll[k] = mem_deref(a->preroll[k]);
+		}
+		a->preroll_n = 0;
+		a->last_speech_wall = wall_ms();
+		return;
+	}
+
+	proc_push(p, f, FRAME_DOWN);
+	if (voiced) {
+		a->silence_ms = 0;
+		a->last_speech_wall = wall_ms();
+		return;
+	}
+	a->silence_ms += fms;
+	if (a->silence_ms < cfg.hangover_ms)
+		return;
+
+	/* the caller finished: end of turn */
+	a->in_speech = false;
+	a->speech_ms = 0;
+	push_down(a, p, FRAME_SPEECH_STOP);
+	memset(&a->t, 0, sizeof(a->t));
+	a->t.id = a->turn_id + 1;
+	a->t.speech_end = a->last_speech_wall;
+	a->t.eot = wall_ms();
+	push_down(a, p, FRAME_END_OF_TURN);
+}
+
+
+static void vad_interrupt(struct proc *p)
+{
+	(void)p;
+}
+
+
+static const struct proc_ops vad_proc = {"vad", vad_process, vad_interrupt};
+
+
+/* ------------------------------------------------------- turn-taking */
+
+static void barge_in(struct agent *a)
+{
+	if (!agent_speaking(a))
+		return;
+	log_debug(MOD, a->callid, "barge-in");
+	events_emit("barge_in", a->callid, NULL);
+	a->t.interrupted = true;
+	pipeline_interrupt(a->pl);
+	a->port->flush(a->portarg, 20);
+	a->bot_speaking = false;
+}
+
+
+static void barge_tmr_handler(void *arg)
+{
+	struct agent *a = arg;
+
+	if (a->in_speech)
+		barge_in(a);
+}
+
+
+static void filler_tmr_handler(void *arg)
+{
+	struct agent *a = arg;
+
+	if (!cfg.nfillers || a->t.first_audio || a->in_speech)
+		return;
+	say(a, cfg.fillers[a->filler_idx++ % cfg.nfillers], SAY_FILLER);
+	if (cfg.filler_repeat_ms)
+		tmr_start(&a->tmr_filler, cfg.filler_repeat_ms,
+			  filler_tmr_handler, a);
+}
+
+
+static void reprompt_tmr_handler(void *arg)
+{
+	struct agent *a = arg;
+
+	if (a->in_speech || agent_speaking(a) || a->stt_busy)
+		return;
+	if (a->reprompts >= cfg.reprompt_max) {
+		log_info(MOD, a->callid, "caller silent: saying goodbye");
+		say(a, prompt("goodbye"), SAY_HANGUP);
+		return;
+	}
+	a->reprompts++;
+	say(a, prompt("reprompt"), 0);
+}
+
+
+static void max_tmr_handler(void *arg)
+{
+	struct agent *a = arg;
+
+	log_info(MOD, a->callid, "maximum call duration reached");
+	pipeline_interrupt(a->pl);
+	a->port->flush(a->portarg, 20);
+	say(a, prompt("closing"), SAY_HANGUP);
+}
+
+
+static void system_handler(struct frame *f, enum frame_dir dir, void *arg)
+{
+	struct agent *a = arg;
+	(void)dir;
+
+	switch (f->type) {
+
+	case FRAME_SPEECH_START:
+		tmr_cancel(&a->tmr_reprompt);
+		a->reprompts = 0;
+		if (!agent_speaking(a) || cfg.barge == BARGE_OFF)
+			break;
+		if (cfg.barge == BARGE_FULL)
+			barge_in(a);
+		else
+			tmr_start(&a->tmr_barge, cfg.barge_min_ms,
+				  barge_tmr_handler, a);
+		break;
+
+	case FRAME_SPEECH_STOP:
+		tmr_cancel(&a->tmr_barge);
+		break;
+
+	default:
+		break;
+	}
+}
+
+
+bool agent_speaking(const struct agent *a)
+{
+	return a && (a->tts_jobs || proc_queued(a->p_tts) ||
+		     a->port->level(a->portarg) > 0);
+}
+
+
+bool agent_idle(const struct agent *a)
+{
+	return a && !a->in_speech && !a->stt_busy && !agent_speaking(a) &&
+		!proc_queued(a->p_stt) && !proc_queued(a->p_brain) &&
+		!strand_pending(a->strand);
+}
+
+
+static void agent_check_hangup(struct agent *a)
+{
+	if (a->hangup_after && !a->tts_jobs &&
+	    a->port->level(a->portarg) == 0 && !a->closing) {
+		a->hangup_after = false;
+		a->port->hangup(a->portarg, "local_bye");
+	}
+}
+
+
+/* Called every frame: notice when the agent starts/stops talking. */
+static void track_speaking(struct agent *a)
+{
+	bool speaking = agent_speaking(a);
+
+	if (atomic_exchange(&a->tts->audio_out, false) && !a->t.first_audio &&
+	    a->t.first_text) {
+		a->t.first_audio = wall_ms();
+		tmr_cancel(&a->tmr_filler);
+	}
+	if (speaking == a->bot_speaking)
+		return;
+	a->bot_speaking = speaking;
+	if (!speaking) {
+		turn_report(a);
+		agent_check_hangup(a);
+		if (cfg.reprompt_secs && !a->closing)
+			tmr_start(&a->tmr_reprompt,
+				  cfg.reprompt_secs * 1000ull,
+				  reprompt_tmr_handler, a);
+	}
+	else {
+		tmr_cancel(&a->tmr_reprompt);
+	}
+}
+
+
+void agent_audio(struct agent *a, const int16_t *pcm, size_t n,
+		 uint64_t ts_ms)
+{
+	int16_t clean[FRAME_SAMPLES];
+	struct frame *f = NULL;
+
+	if (!a || a->closing || n != FRAME_SAMPLES)
+		return;
+
+	if (a->echo) {
+		speex_echo_capture(a->echo, pcm, clean);
+		speex_preprocess_run(a->pre, clean);
+		pcm = clean;
+	}
+	if (0 == frame_audio(&f, pcm, n, ts_ms, pipeline_gen(a->pl))) {
+		pipeline_input(a->pl, f, FRAME_DOWN);
+		mem_deref(f);
+	}
+	track_speaking(a);
+}
+
+
+void agent_sent(struct agent *a, const int16_t *pcm, size_t n)
+{
+	if (a && a->echo && n == FRAME_SAMPLES)
+		speex_echo_playback(a->echo, pcm);
+}
+
+
+void agent_dtmf(struct agent *a, char digit)
+{
+	struct frame *f = NULL;
+
+	if (!a || 0 != frame_alloc(&f, FRAME_DTMF, pipeline_gen(a->pl)))
+		return;
+	f->digit = digit;
+	pipeline_input(a->pl, f, FRAME_DOWN);
+	mem_deref(f);
+}
+
+
+void agent_set_turn_handler(struct agent *a, agent_turn_h *h, void *arg)
+{
+	if (!a)
+		return;
+	a->turnh = h;
+	a->turn_arg = arg;
+}
+
+
+void agent_start(struct agent *a)
+{
+	const char *g;
+	char text[600];
+
+	if (!a)
+		return;
+	g = a->outbound ? cfg.greeting_out : cfg.greeting_in;
+	if (*g) {
+		/* {owner} placeholder */
+		const char *ph = strstr(g, "{owner}");
+		const char *owner = conf_str(cfg.conf, "greeting_owner");
+		if (ph)
+			re_snprintf(text, sizeof(text), "%b%s%s",
+				    g, (size_t)(ph - g), owner ? owner : "",
+				    ph + 7);
+		else
+			str_ncpy(text, g, sizeof(text));
+		say(a, text, 0);
+	}
+	if (cfg.max_call_secs)
+		tmr_start(&a->tmr_max, cfg.max_call_secs * 1000ull,
+			  max_tmr_handler, a);
+}
+
+
+static void agent_destructor(void *data)
+{
+	struct agent *a = data;
+
+	a->closing = true;
+	if (a->ref)
+		a->ref->a = NULL;
+	mem_deref(a->ref);
+	tmr_cancel(&a->tmr_barge);
+	tmr_cancel(&a->tmr_filler);
+	tmr_cancel(&a->tmr_reprompt);
+	tmr_cancel(&a->tmr_max);
+	if (a->tts)
+		atomic_store(&a->tts->gen, 0xffffffffu);
+	mem_deref(a->pl);
+	for (unsigned i = 0; i < PREROLL_FRAMES; i++)
+		mem_deref(a->preroll[i]);
+	mem_deref(a->strand);
+	mem_deref(a->stt);
+	mem_deref(a->tts);
+	mem_deref(a->split);
+	mem_deref(a->vad_st);
+	mem_deref(a->brain_st);
+	if (a->echo)
+		speex_echo_state_destroy(a->echo);
+	if (a->pre)
+		speex_preprocess_state_destroy(a->pre);
+}
+
+
+int agent_alloc(struct agent **ap, const struct port_ops *ops, void *port,
+		struct playq *pq, const char *callid, bool outbound)
+{
+	struct brain_call bc;
+	struct agent *a;
+	int err;
+
+	if (!ap || !ops || !pq || !cfg.up)
+		return EINVAL;
+
+	a = mem_zalloc(sizeof(*a), agent_destructor);
+	if (!a)
+		return ENOMEM;
+	a->port = ops;
+	a->portarg = port;
+	a->outbound = outbound;
+	str_ncpy(a->callid, callid ? callid : "-", sizeof(a->callid));
+	tmr_init(&a->tmr_barge);
+	tmr_init(&a->tmr_filler);
+	tmr_init(&a->tmr_reprompt);
+	tmr_init(&a->tmr_max);
+
+	a->ref = mem_zalloc(sizeof(*a->ref), NULL);
+	a->stt = mem_zalloc(sizeof(*a->stt), stt_sess_destructor);
+	a->tts = mem_zalloc(sizeof(*a->tts), tts_sess_destructor);
+	if (!a->ref || !a->stt || !a->tts) {
+		err = ENOMEM;
+		goto out;
+	}
+	a->ref->a = a;
+	a->stt->ops = cfg.stt;
+	a->tts->ops = cfg.tts;
+	a->tts->pq = mem_ref(pq);
+	atomic_init(&a->tts->gen, 1);
+	atomic_init(&a->tts->audio_out, false);
+
+	err = cfg.vad->alloc(&a->vad_st, cfg.conf);
+	if (!err)
+		err = cfg.stt->alloc(&a->stt->st, cfg.conf);
+	if (!err)
+		err = cfg.tts->alloc(&a->tts->st, cfg.conf);
+	if (!err && cfg.tts_fallback) {
+		a->tts->fallback = cfg.tts_fallback;
+		if (cfg.tts_fallback->alloc(&a->tts->fst, cfg.conf))
+			a->tts->fallback = NULL;
+	}
+	if (err) {
+		log_warn(MOD, a->callid, "speech engines failed to start: %m",
+			 err);
+		goto out;
+	}
+
+	bc.callid = a->callid;
+	bc.language = cfg.language;
+	bc.outbound = outbound;
+	err = cfg.brain->alloc(&a->brain_st, cfg.conf, &bc);
+	if (err)
+		goto out;
+
+	err = sentsplit_alloc(&a->split, 300);
+	if (err)
+		goto out;
+	err = strand_alloc(&a->strand);
+	if (err)
+		goto out;
+
+	if (cfg.aec) {
+		int rate = 16000;
+		a->echo = speex_echo_state_init(FRAME_SAMPLES, AEC_TAIL);
+		a->pre = speex_preprocess_state_init(FRAME_SAMPLES, rate);
+		if (!a->echo || !a->pre) {
+			err = ENOMEM;
+			goto out;
+		}
+		speex_echo_ctl(a->echo, SPEEX_ECHO_SET_SAMPLING_RATE, &rate);
+		speex_preprocess_ctl(a->pre, SPEEX_PREPROCESS_SET_ECHO_STATE,
+				     a->echo);
+	}
+
+	err = pipeline_alloc(&a->pl, FIFO_MAX);
+	if (err)
+		goto out;
+	err  = pipeline_add(a->pl, &vad_proc, a, &a->p_vad);
+	err |= pipeline_add(a->pl, &stt_proc, a, &a->p_stt);
+	err |= pipeline_add(a->pl, &brain_proc, a, &a->p_brain);
+	err |= pipeline_add(a->pl, &tts_proc, a, &a->p_tts);
+	if (err)
+		goto out;
+	pipeline_set_sink(a->pl, NULL, NULL, system_handler, a);
+
+ out:
+	if (err)
+		mem_deref(a);
+	else
+		*ap = a;
+	return err;
+}
+
+
+static void parse_fillers(const char *list)
+{
+	const char *p = list;
+
+	cfg.nfillers = 0;
+	while (p && *p && cfg.nfillers < MAX_FILLERS) {
+		const char *e = strchr(p, '|');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+
+		if (len && len < sizeof(cfg.fillers[0])) {
+			memcpy(cfg.fillers[cfg.nfillers], p, len);
+			cfg.fillers[cfg.nfillers][len] = '\0';
+			cfg.nfillers++;
+		}
+		p = e ? e + 1 : NULL;
+	}
+}
+
+
+int agent_init(const struct conf *conf)
+{
+	const char *vad = conf_str(conf, "vad");
+	const char *stt = conf_str(conf, "stt");
+	const char *tts = conf_str(conf, "tts");
+	const char *fb = conf_str(conf, "tts_fallback");
+	const char *brain = conf_str(conf, "brain");
+	const char *barge = conf_str(conf, "barge_in_mode");
+	int err;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.conf = conf;
+	str_ncpy(cfg.language, conf_str(conf, "language"),
+		 sizeof(cfg.language));
+
+	/* vad = auto: silero when it can start, else energy */
+	if (!vad || !strcmp(vad, "auto")) {
+		cfg.vad = vad_find("silero");
+		if (!cfg.vad || cfg.vad->init(conf)) {
+			cfg.vad = vad_find("energy");
+			if (!cfg.vad || cfg.vad->init(conf)) {
+				log_error(MOD, NULL, "vad: no engine available");
+				return ENOENT;
+			}
+		}
+	}
+	else {
+		cfg.vad = vad_find(vad);
+		if (!cfg.vad) {
+			log_error(MOD, NULL, "vad: unknown engine \"%s\" "
+				  "(have %s)", vad, engine_names(ENGINE_VAD));
+			return ENOENT;
+		}
+		err = cfg.vad->init(conf);
+		if (err)
+			return err;
+	}
+
+	cfg.stt = stt_find(stt);
+	if (!cfg.stt) {
+		log_error(MOD, NULL, "stt: unknown engine \"%s\" (have %s)",
+			  stt ? stt : "", engine_names(ENGINE_STT));
+		return ENOENT;
+	}
+	err = cfg.stt->init(conf);
+	if (err)
+		return err;
+
+	/* flite speaks English only: another language needs espeak (or a
+	 * model voice) */
+	if (tts && !strcmp(tts, "flite") && strcmp(cfg.language, "en")) {
+		log_info(MOD, NULL, "tts: flite speaks English only; using "
+			 "espeak for language %s", cfg.language);
+		tts = "espeak";
+	}
+	cfg.tts = tts_find(tts);
+	if (!cfg.tts) {
+		log_error(MOD, NULL, "tts: unknown engine \"%s\" (have %s)",
+			  tts ? tts : "", engine_names(ENGINE_TTS));
+		return ENOENT;
+	}
+	err = cfg.tts->init(conf);
+	if (err)
+		return err;
+	if (fb && !strcmp(fb, "auto"))
+		fb = strcmp(tts, "flite") && strcmp(tts, "espeak") ?
+			"flite" : "none";
+	if (fb && *fb && strcmp(fb, "none") && strcmp(fb, tts)) {
+		cfg.tts_fallback = tts_find(fb);
+		if (!cfg.tts_fallback) {
+			log_error(MOD, NULL, "tts_fallback: unknown engine "
+				  "\"%s\"", fb);
+			return ENOENT;
+		}
+		err = cfg.tts_fallback->init(conf);
+		if (err)
+			return err;
+	}
+
+	cfg.brain = brain_find(brain);
+	if (!cfg.brain) {
+		log_error(MOD, NULL, "brain: unknown \"%s\" (have %s)",
+			  brain ? brain : "", brain_names());
+		return ENOENT;
+	}
+
+	str_ncpy(cfg.greeting_in, conf_str(conf, "greeting_incoming"),
+		 sizeof(cfg.greeting_in));
+	str_ncpy(cfg.greeting_out, conf_str(conf, "greeting_outgoing"),
+		 sizeof(cfg.greeting_out));
+	parse_fillers(conf_str(conf, "fillers"));
+	cfg.barge = !strcmp(barge, "full") ? BARGE_FULL :
+		!strcmp(barge, "off") ? BARGE_OFF : BARGE_GATED;
+	cfg.barge_min_ms = (uint32_t)conf_int(conf, "barge_in_min_speech_ms");
+	cfg.min_speech_ms = (uint32_t)conf_int(conf, "vad_min_speech_ms");
+	cfg.hangover_ms = (uint32_t)conf_int(conf, "vad_hangover_ms");
+	cfg.threshold = (float)conf_int(conf, "vad_threshold") / 100.0f;
+	cfg.filler_delay_ms = (uint32_t)conf_int(conf, "filler_delay_ms");
+	cfg.filler_repeat_ms = (uint32_t)conf_int(conf, "filler_repeat_ms");
+	cfg.reprompt_secs = (uint32_t)conf_int(conf, "silence_reprompt_secs");
+	cfg.reprompt_max = (uint32_t)conf_int(conf, "silence_reprompt_max");
+	cfg.max_call_secs = (uint32_t)conf_int(conf, "max_call_secs");
+	cfg.aec = conf_bool(conf, "echo_cancel");
+
+	err = workers_init((unsigned)conf_int(conf, "workers"));
+	if (err)
+		return err;
+
+	log_info(MOD, NULL, "agent: vad %s, stt %s, tts %s%s%s, brain %s, "
+		 "language %s, barge-in %s", cfg.vad->name, cfg.stt->name,
+		 cfg.tts->name, cfg.tts_fallback ? " (fallback " : "",
+		 cfg.tts_fallback ? cfg.tts_fallback->name : "",
+		 cfg.brain->name, cfg.language, barge);
+	cfg.up = true;
+	return 0;
+}
+
+
+void agent_close(void)
+{
+	if (!cfg.up)
+		return;
+	workers_close();
+	if (cfg.vad && cfg.vad->close)
+		cfg.vad->close();
+	if (cfg.stt && cfg.stt->close)
+		cfg.stt->close();
+	if (cfg.tts && cfg.tts->close)
+		cfg.tts->close();
+	if (cfg.tts_fallback && cfg.tts_fallback->close)
+		cfg.tts_fallback->close();
+	cfg.up = false;
+}

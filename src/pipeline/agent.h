@@ -1,0 +1,76 @@
+/*
+ * agent.h  The agent pipeline of one call (app = agent):
+ *
+ *   caller audio → echo canceller → VAD → end of turn → STT → brain
+ *                → text for the phone → sentences → TTS → playout
+ *
+ * with turn-taking around it: greeting on answer, barge-in (gated, full,
+ * off), comfort filler while the brain thinks, silence reprompts and a
+ * goodbye, "sorry, I didn't catch that", a maximum call duration.
+ *
+ * The agent talks to its call through a port (the RTP stream of a real
+ * call, or files in `agentline pipeline`).  Main thread only, except where
+ * a port function says otherwise.
+ */
+#ifndef AGENTLINE_AGENT_H
+#define AGENTLINE_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct conf;
+struct agent;
+
+struct playq;
+
+/* Agent audio goes straight into the call's playout queue (from a worker
+ * thread; the agent keeps a reference so it outlives running jobs); the
+ * rest goes through the port, on the main thread. */
+struct port_ops {
+	/* drop queued audio, fading out what plays (main thread) */
+	void   (*flush)(void *port, unsigned fade_ms);
+	/* samples still queued (any thread) */
+	size_t (*level)(void *port);
+	/* end the call (main thread) */
+	void   (*hangup)(void *port, const char *reason);
+};
+
+/* Per-turn report (also the JSON line of `agentline pipeline`). */
+struct agent_turn {
+	uint32_t turn;
+	const char *transcript;
+	const char *reply;
+	int64_t vad_end_ms;          /* end of speech → end of turn decided  */
+	int64_t stt_ms;              /* end of turn → transcript             */
+	int64_t brain_ms;            /* transcript → first reply text        */
+	int64_t tts_first_audio_ms;  /* first reply text → first audio      */
+	int64_t voice_to_voice_ms;   /* end of speech → first agent audio   */
+	bool interrupted;
+};
+
+typedef void (agent_turn_h)(const struct agent_turn *t, void *arg);
+
+/* Start-up (main thread): resolve engines and settings; errors name the
+ * setting. */
+int  agent_init(const struct conf *conf);
+void agent_close(void);
+
+int  agent_alloc(struct agent **ap, const struct port_ops *ops, void *port,
+		 struct playq *pq, const char *callid, bool outbound);
+void agent_set_turn_handler(struct agent *a, agent_turn_h *h, void *arg);
+/* Greet (on answer). */
+void agent_start(struct agent *a);
+/* One caller frame (main thread, every 20 ms). */
+void agent_audio(struct agent *a, const int16_t *pcm, size_t n,
+		 uint64_t ts_ms);
+/* What we sent in that tick: the echo canceller's reference. */
+void agent_sent(struct agent *a, const int16_t *pcm, size_t n);
+void agent_dtmf(struct agent *a, char digit);
+/* Is anything still to be said (TTS busy or audio queued)? */
+bool agent_speaking(const struct agent *a);
+/* Nothing in flight: not hearing a turn, not recognising, not thinking,
+ * not speaking. */
+bool agent_idle(const struct agent *a);
+
+#endif
