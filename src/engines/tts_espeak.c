@@ -173,14 +173,12 @@ static int espeak_init_engine(const struct conf *conf)
 }
 
 
+/* espeak-ng 1.51 keeps an internal thread even in synchronous mode, and
+ * espeak_Terminate() deadlocks on it once the engine has been initialised
+ * and terminated before in the same process. It is initialised once and
+ * left to the process exit. */
 static void espeak_close_engine(void)
 {
-	pthread_mutex_lock(&lock);
-	if (inited) {
-		espeak_Terminate();
-		inited = false;
-	}
-	pthread_mutex_unlock(&lock);
 }
 
 

@@ -60,7 +60,9 @@ int playq_alloc(struct playq **pqp, size_t capacity_samples)
 	if (!pq)
 		return ENOMEM;
 
-	pq->ring = mem_zalloc(size * sizeof(int16_t), NULL);
+	/* not zeroed: only samples between tail and head are ever read, and
+	 * untouched pages cost no memory */
+	pq->ring = mem_alloc(size * sizeof(int16_t), NULL);
 	if (!pq->ring) {
 		mem_deref(pq);
 		return ENOMEM;

@@ -16,11 +16,13 @@
 #define MOD "media"
 
 enum {
-	PLAYQ_SECS = 60,            /* agent audio queued at most          */
+	PLAYQ_SECS = 8,             /* agent audio queued at most (TTS waits) */
 	RTP_HDR = 12,
 	SRTP_ROOM = 16,             /* auth tag + MKI headroom             */
 	LATE_HIST = 2048,           /* lateness histogram buckets (10 us)  */
 	LATCH_WINDOW_MS = 3000,
+	INBAND_MIN_PEAK = 300,      /* about -40 dBFS                      */
+	MCLOCK_SLOTS = 4,           /* streams spread over the 20 ms       */
 };
 
 struct mstream {
@@ -51,6 +53,8 @@ struct mstream {
 	uint32_t tx_ts;
 	uint64_t start_ms, last_rx_ms, frames;
 	bool timed_out;
+	bool inband_quiet;
+	unsigned slot;              /* media clock slot                    */
 	struct mstream_stats st;
 	mstream_audio_h *audioh;
 	void *audio_arg;
@@ -65,7 +69,9 @@ struct mstream {
 };
 
 static struct {
-	struct list streams;
+	struct list streams[MCLOCK_SLOTS];
+	unsigned nslot[MCLOCK_SLOTS];
+	unsigned cur;               /* slot of the next tick               */
 	struct tmr tmr;
 	struct pacer pacer;
 	bool running;
@@ -94,11 +100,14 @@ const char *dtmf_source_name(enum dtmf_source src)
 }
 
 
+static void clock_leave(struct mstream *ms);
+
+
 static void destructor(void *arg)
 {
 	struct mstream *ms = arg;
 
-	list_unlink(&ms->le);
+	clock_leave(ms);
 	mem_deref(ms->uh_rtp);
 	mem_deref(ms->uh_rtcp);
 	mem_deref(ms->rtp);
@@ -542,11 +551,19 @@ const struct sdpneg_result *mstream_media(const struct mstream *ms)
 }
 
 
+static void clock_leave(struct mstream *ms)
+{
+	if (ms->started && mclock.nslot[ms->slot])
+		mclock.nslot[ms->slot]--;
+	list_unlink(&ms->le);
+}
+
+
 void mstream_stop(struct mstream *ms)
 {
 	if (!ms)
 		return;
-	list_unlink(&ms->le);
+	clock_leave(ms);
 	ms->audioh = NULL;
 	ms->senth = NULL;
 	ms->dtmfh = NULL;
@@ -673,8 +690,19 @@ static void mstream_tick(struct mstream *ms, uint64_t now_ms)
 		break;
 	}
 
-	if (ms->inband && ms->res.te_rx_pt < 0)
-		dtmf_inband_feed(ms->inband, rx, AUDIO_FRAME_SAMPLES);
+	if (ms->inband && ms->res.te_rx_pt < 0) {
+		/* quiet frames carry no digit: feed the first one (it ends a
+		 * tone) and skip the rest, which saves most of the cost */
+		int peak = 0;
+		for (size_t i = 0; i < AUDIO_FRAME_SAMPLES; i++) {
+			int v = rx[i] < 0 ? -rx[i] : rx[i];
+			if (v > peak)
+				peak = v;
+		}
+		if (peak > INBAND_MIN_PEAK || !ms->inband_quiet)
+			dtmf_inband_feed(ms->inband, rx, AUDIO_FRAME_SAMPLES);
+		ms->inband_quiet = peak <= INBAND_MIN_PEAK;
+	}
 
 	if (ms->audioh)
 		ms->audioh(rx, AUDIO_FRAME_SAMPLES, ts_ms, ms->audio_arg);
@@ -743,12 +771,17 @@ static void mclock_handler(void *arg)
 		if (late > mclock.late_max)
 			mclock.late_max = late;
 
-		le = mclock.streams.head;
+		/* each tick serves one slot: a stream is served every
+		 * MCLOCK_SLOTS ticks = 20 ms, and a tick's work is a quarter
+		 * of all streams, so late streams in a long list do not
+		 * wander */
+		le = mclock.streams[mclock.cur].head;
 		while (le) {
 			struct mstream *ms = le->data;
 			le = le->next;   /* the handler may end the call */
 			mstream_tick(ms, now / 1000);
 		}
+		mclock.cur = (mclock.cur + 1) % MCLOCK_SLOTS;
 		now = now_us();
 	}
 
@@ -761,11 +794,17 @@ static void mclock_handler(void *arg)
 
 int mclock_init(void)
 {
-	list_init(&mclock.streams);
+	for (unsigned i = 0; i < MCLOCK_SLOTS; i++) {
+		list_init(&mclock.streams[i]);
+		mclock.nslot[i] = 0;
+	}
+	mclock.cur = 0;
 	tmr_init(&mclock.tmr);
-	pacer_init(&mclock.pacer, now_us(), AUDIO_PTIME * 1000);
+	pacer_init(&mclock.pacer, now_us(),
+		   AUDIO_PTIME * 1000 / MCLOCK_SLOTS);
 	mclock.running = true;
-	tmr_start(&mclock.tmr, AUDIO_PTIME, mclock_handler, NULL);
+	tmr_start(&mclock.tmr, AUDIO_PTIME / MCLOCK_SLOTS, mclock_handler,
+		  NULL);
 	return 0;
 }
 
@@ -825,6 +864,13 @@ int mstream_start(struct mstream *ms)
 	ms->start_ms = now_us() / 1000;
 	ms->last_rx_ms = ms->start_ms;
 	ms->started = true;
-	list_append(&mclock.streams, &ms->le, ms);
+	/* the least busy slot */
+	ms->slot = 0;
+	for (unsigned i = 1; i < MCLOCK_SLOTS; i++) {
+		if (mclock.nslot[i] < mclock.nslot[ms->slot])
+			ms->slot = i;
+	}
+	mclock.nslot[ms->slot]++;
+	list_append(&mclock.streams[ms->slot], &ms->le, ms);
 	return 0;
 }

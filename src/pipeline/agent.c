@@ -214,12 +214,23 @@ static bool tts_audio_handler(const int16_t *pcm, size_t n, void *arg)
 	struct tts_job *j = arg;
 	struct tts_sess *s = j->sess;
 
+	unsigned waited = 0;
+
 	if (atomic_load(&s->gen) != j->gen)
 		return true;   /* interrupted: stop synthesis */
 	while (n) {
 		size_t put = playq_push(s->pq, pcm, n);
-		if (!put)
-			return true;   /* queue full: give up this sentence */
+		if (!put) {
+			/* the queue holds a few seconds: wait for playout
+			 * (this is a worker thread), stop if interrupted */
+			struct timespec ts = {0, 20 * 1000000};
+			if (atomic_load(&s->gen) != j->gen ||
+			    ++waited > 3000)
+				return true;
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		waited = 0;
 		pcm += put;
 		n -= put;
 	}
