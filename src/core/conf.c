@@ -128,8 +128,9 @@ const struct conf_opt conf_opts[] = {
 	{"record_dir", CONF_STR, NULL, 0, 0, NULL, 0, check_dir,
 	 "directory for call recordings (must exist and be writable); "
 	 "unset = no recording"},
-	{"app", CONF_STR, "echo", 0, 0, NULL, 0, check_app,
-	 "call application: echo, playback:FILE or tone:HZ (20..8000)"},
+	{"app", CONF_STR, "agent", 0, 0, NULL, 0, check_app,
+	 "what answers: agent (speech pipeline); diagnostics: echo, "
+	 "playback:FILE or tone:HZ (20..8000)"},
 	{"events_file", CONF_STR, NULL, 0, 0, NULL, 0, check_events_file,
 	 "JSON-lines call event log; unset = off"},
 	{"ring_timeout_secs", CONF_INT, "60", 1, 600, NULL, CONF_F_RUNTIME,

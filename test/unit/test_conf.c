@@ -75,7 +75,7 @@ int test_conf_defaults(void)
 	TEST_STREQ(conf_str(conf, "sip_listen"),
 		   "udp:127.0.0.1:5060,tcp:127.0.0.1:5060");
 	TEST_STREQ(conf_str(conf, "sip_transport"), "tls");
-	TEST_STREQ(conf_str(conf, "app"), "echo");
+	TEST_STREQ(conf_str(conf, "app"), "agent");
 	TEST_STREQ(conf_str(conf, "codecs"), "G722,PCMU,PCMA");
 	TEST_STREQ(conf_str(conf, "media_srtp"), "auto");
 	TEST_STREQ(conf_str(conf, "sip_inbound_allow"),
