@@ -15,6 +15,10 @@ extern const struct vad_ops vad_silero;
 extern const struct stt_ops stt_pocketsphinx;
 extern const struct tts_ops tts_flite;
 extern const struct tts_ops tts_espeak;
+extern const struct stt_ops stt_openai;
+extern const struct stt_ops stt_deepgram;
+extern const struct tts_ops tts_openai;
+extern const struct tts_ops tts_elevenlabs;
 
 static const struct vad_ops *vads[] = {
 	&vad_auto,
@@ -25,12 +29,16 @@ static const struct vad_ops *vads[] = {
 
 static const struct stt_ops *stts[] = {
 	&stt_pocketsphinx,
+	&stt_openai,
+	&stt_deepgram,
 	NULL
 };
 
 static const struct tts_ops *ttss[] = {
 	&tts_flite,
 	&tts_espeak,
+	&tts_openai,
+	&tts_elevenlabs,
 	NULL
 };
 

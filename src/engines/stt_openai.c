@@ -1,0 +1,303 @@
+/*
+ * stt_openai.c  OpenAI-compatible transcription: POST
+ *               {stt_url}/v1/audio/transcriptions (multipart: file = the
+ *               utterance as a 16 kHz mono WAV, model, language) and
+ *               read {"text": "..."}.
+ *
+ * Works with OpenAI, faster-whisper-server / speaches, whisper.cpp's
+ * server and mlx-audio, which serve the same endpoint.  Not streaming:
+ * feed() only buffers (bounded by MAX_SECS), finish() makes the request
+ * on the worker thread, retried once on a connect failure or 5xx.
+ */
+#include <errno.h>
+#include <string.h>
+#include <re.h>
+#include "core/conf.h"
+#include "core/log.h"
+#include "engines/engine.h"
+#include "engines/netclient.h"
+
+#define DEBUG_MODULE "stt_openai"
+
+enum {
+	RATE = 16000,
+	MAX_SECS = 60,            /* longer utterances are cut          */
+	RESP_MAX = 64 * 1024,     /* JSON answer                        */
+};
+
+/* written by init on the main thread, read-only afterwards */
+static struct {
+	char url[512];
+	char key[512];
+	char model[128];
+	struct net_opts opts;
+	char ca[512];
+} cfg;
+
+struct openai_stt {
+	int16_t *pcm;             /* mem object, MAX_SECS of audio      */
+	size_t n;
+	bool cut;
+	char language[16];
+};
+
+struct resp_buf {
+	char *p;
+	size_t n;
+	bool over;
+};
+
+
+static int openai_stt_init(const struct conf *conf)
+{
+	const char *ca;
+	int err;
+
+	err = net_check_setup(conf, DEBUG_MODULE, "stt_url", "stt_api_key",
+			      "api.openai.com", false);
+	if (err)
+		return err;
+	str_ncpy(cfg.url, conf_str(conf, "stt_url"), sizeof(cfg.url));
+	str_ncpy(cfg.key, conf_str(conf, "stt_api_key") ?
+		 conf_str(conf, "stt_api_key") : "", sizeof(cfg.key));
+	str_ncpy(cfg.model, conf_str(conf, "stt_model"), sizeof(cfg.model));
+	net_opts_conf(&cfg.opts, conf, "stt_timeout_ms");
+	ca = cfg.opts.ca_file;
+	str_ncpy(cfg.ca, ca ? ca : "", sizeof(cfg.ca));
+	cfg.opts.ca_file = cfg.ca;
+	return 0;
+}
+
+
+static void openai_stt_close(void)
+{
+	memset(&cfg, 0, sizeof(cfg));
+}
+
+
+static void sess_destructor(void *arg)
+{
+	struct openai_stt *s = arg;
+
+	mem_deref(s->pcm);
+}
+
+
+static int openai_stt_alloc(void **stp, const struct conf *conf)
+{
+	struct openai_stt *s;
+
+	(void)conf;
+	if (!stp)
+		return EINVAL;
+	s = mem_zalloc(sizeof(*s), sess_destructor);
+	if (!s)
+		return ENOMEM;
+	s->pcm = mem_alloc(RATE * MAX_SECS * sizeof(int16_t), NULL);
+	if (!s->pcm) {
+		mem_deref(s);
+		return ENOMEM;
+	}
+	*stp = s;
+	return 0;
+}
+
+
+static int openai_stt_start(void *st, const struct stt_turn *turn,
+			    stt_partial_h *ph, void *arg)
+{
+	struct openai_stt *s = st;
+
+	(void)ph;
+	(void)arg;
+	if (!s)
+		return EINVAL;
+	s->n = 0;
+	s->cut = false;
+	str_ncpy(s->language, turn && turn->language ? turn->language : "",
+		 sizeof(s->language));
+	return 0;
+}
+
+
+static int openai_stt_feed(void *st, const int16_t *pcm, size_t n)
+{
+	struct openai_stt *s = st;
+	size_t room;
+
+	if (!s || (!pcm && n))
+		return EINVAL;
+	room = RATE * MAX_SECS - s->n;
+	if (n > room) {
+		n = room;
+		s->cut = true;
+	}
+	memcpy(s->pcm + s->n, pcm, n * sizeof(int16_t));
+	s->n += n;
+	return 0;
+}
+
+
+static bool resp_h(const uint8_t *p, size_t n, void *arg)
+{
+	struct resp_buf *r = arg;
+
+	if (r->n + n > RESP_MAX) {
+		r->over = true;
+		return true;
+	}
+	memcpy(r->p + r->n, p, n);
+	r->n += n;
+	return false;
+}
+
+
+static void trim_copy(char *dst, size_t sz, const char *src)
+{
+	size_t l;
+
+	while (*src == ' ' || *src == '\n' || *src == '\t' || *src == '\r')
+		++src;
+	str_ncpy(dst, src, sz);
+	l = strlen(dst);
+	while (l && (dst[l - 1] == ' ' || dst[l - 1] == '\n' ||
+		     dst[l - 1] == '\t' || dst[l - 1] == '\r'))
+		dst[--l] = '\0';
+}
+
+
+/* Worker thread. */
+static int openai_stt_finish(void *st, struct stt_result *res)
+{
+	struct openai_stt *s = st;
+	struct mbuf *mb = NULL;
+	struct odict *od = NULL;
+	struct resp_buf rb = {NULL, 0, false};
+	struct net_resp resp;
+	struct net_req req;
+	char boundary[64], ctype[96], url[600], auth[600] = "";
+	uint8_t wav[44];
+	const char *text;
+	int err;
+
+	if (!s || !res)
+		return EINVAL;
+	memset(res, 0, sizeof(*res));
+	res->confidence = -1;
+	if (!s->n)
+		return 0;
+	if (s->cut)
+		log_warn(DEBUG_MODULE, NULL, "utterance longer than %d s: "
+			 "cut", MAX_SECS);
+
+	mb = mbuf_alloc(s->n * 2 + 1024);
+	rb.p = mem_alloc(RESP_MAX, NULL);
+	if (!mb || !rb.p) {
+		err = ENOMEM;
+		goto out;
+	}
+	net_multipart_boundary(boundary, sizeof(boundary));
+	net_wav_header(wav, RATE, (uint32_t)s->n);
+	{
+		/* the WAV is written in two parts: header, then samples */
+		err = mbuf_printf(mb, "--%s\r\nContent-Disposition: "
+				  "form-data; name=\"file\"; "
+				  "filename=\"audio.wav\"\r\nContent-Type: "
+				  "audio/wav\r\n\r\n", boundary);
+		err |= mbuf_write_mem(mb, wav, sizeof(wav));
+		err |= mbuf_write_mem(mb, (const uint8_t *)s->pcm,
+				      s->n * sizeof(int16_t));
+		err |= mbuf_write_str(mb, "\r\n");
+		if (err) {
+			err = ENOMEM;
+			goto out;
+		}
+	}
+	err = net_multipart_field(mb, boundary, "model", NULL, NULL,
+				  cfg.model, strlen(cfg.model));
+	if (!err && s->language[0])
+		err = net_multipart_field(mb, boundary, "language", NULL, NULL,
+					  s->language, strlen(s->language));
+	if (!err)
+		err = net_multipart_field(mb, boundary, "response_format",
+					  NULL, NULL, "json", 4);
+	if (!err)
+		err = net_multipart_end(mb, boundary);
+	if (err)
+		goto out;
+
+	snprintf(url, sizeof(url), "%s/v1/audio/transcriptions", cfg.url);
+	snprintf(ctype, sizeof(ctype), "multipart/form-data; boundary=%s",
+		 boundary);
+	if (cfg.key[0])
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n",
+			 cfg.key);
+	memset(&req, 0, sizeof(req));
+	req.method = "POST";
+	req.url = url;
+	req.headers = auth;
+	req.ctype = ctype;
+	req.body = mb->buf;
+	req.len = mb->end;
+
+	err = net_http(&cfg.opts, &req, &resp, resp_h, &rb);
+	if (rb.over) {
+		log_warn(DEBUG_MODULE, NULL, "transcription response larger "
+			 "than %d bytes", RESP_MAX);
+		err = EOVERFLOW;
+		goto out;
+	}
+	if (err) {
+		log_warn(DEBUG_MODULE, NULL, "transcription request failed "
+			 "after %u attempt(s): %m%s%s", resp.attempts, err,
+			 net_last_error()[0] ? " - " : "", net_last_error());
+		goto out;
+	}
+	if (resp.status != 200) {
+		net_scrub(resp.err, cfg.key);
+		log_warn(DEBUG_MODULE, NULL, "transcription: HTTP %d%s%s",
+			 resp.status, resp.err[0] ? ": " : "",
+			 resp.err);
+		err = resp.status == 401 || resp.status == 403 ? EACCES :
+			EPROTO;
+		goto out;
+	}
+	err = net_json_decode(&od, rb.p, rb.n);
+	text = err ? NULL : net_json_str(od, "text");
+	if (!text) {
+		log_warn(DEBUG_MODULE, NULL, "transcription: response is not "
+			 "JSON with a \"text\" string");
+		err = EBADMSG;
+		goto out;
+	}
+	trim_copy(res->text, sizeof(res->text), text);
+
+ out:
+	s->n = 0;
+	mem_deref(od);
+	mem_deref(rb.p);
+	mem_deref(mb);
+	memset(auth, 0, sizeof(auth));
+	return err;
+}
+
+
+static void openai_stt_cancel(void *st)
+{
+	struct openai_stt *s = st;
+
+	if (s)
+		s->n = 0;
+}
+
+
+const struct stt_ops stt_openai = {
+	.name   = "openai",
+	.init   = openai_stt_init,
+	.close  = openai_stt_close,
+	.alloc  = openai_stt_alloc,
+	.start  = openai_stt_start,
+	.feed   = openai_stt_feed,
+	.finish = openai_stt_finish,
+	.cancel = openai_stt_cancel,
+};
