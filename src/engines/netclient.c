@@ -1277,7 +1277,8 @@ static int ws_header_done(struct ws_parser *p)
 				want = (size_t)(p->msg_len + p->plen);
 			if (want > p->msg_max)
 				want = p->msg_max;
-			m = mem_realloc(p->msg, want);
+			m = p->msg ? mem_realloc(p->msg, want) :
+				mem_alloc(want, NULL);
 			if (!m)
 				return ENOMEM;
 			p->msg = m;
@@ -1444,7 +1445,7 @@ int ws_connect(struct ws_conn **wsp, const char *url, const char *headers,
 	}
 	b64(key, sizeof(key), key64);
 	{
-		char cat[64];
+		char cat[96];
 		snprintf(cat, sizeof(cat), "%s%s", key64, ws_guid);
 		SHA1((const unsigned char *)cat, strlen(cat), sha);
 		b64(sha, sizeof(sha), expect);

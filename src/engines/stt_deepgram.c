@@ -206,7 +206,7 @@ static int dg_start(void *st, const struct stt_turn *turn,
 	err = ws_connect(&s->ws, url, auth, &cfg.opts, &status);
 	memset(auth, 0, sizeof(auth));
 	if (err) {
-		if (status)
+		if (status && status != 101)
 			log_warn(DEBUG_MODULE, NULL, "connect refused: HTTP %d%s",
 				 status, status == 401 ? " (check "
 				 "deepgram_api_key)" : "");
