@@ -158,6 +158,9 @@ const struct conf_opt conf_opts[] = {
 	 0, 0, NULL, 0, NULL,
 	 "pocketsphinx model folder (en-us/, en-us.lm.bin, "
 	 "cmudict-en-us.dict)"},
+	{"stt_sherpa_model_dir", CONF_STR, NULL, 0, 0, NULL, 0, NULL,
+	 "stt = sherpa: streaming transducer model folder (encoder*.onnx, "
+	 "decoder*.onnx, joiner*.onnx, tokens.txt)"},
 	{"vad", CONF_ENUM, "auto", 0, 0, "auto|energy|silero", 0, NULL,
 	 "voice activity detector; auto = silero when its files are "
 	 "installed, else energy"},
@@ -221,6 +224,15 @@ const struct conf_opt conf_opts[] = {
 	 "en-us, en+m3, de, ...); empty = engine default"},
 	{"tts_rate", CONF_INT, "100", 50, 200, NULL, 0, NULL,
 	 "speaking rate in percent of normal"},
+	{"tts_sherpa_model_dir", CONF_STR, NULL, 0, 0, NULL, 0, NULL,
+	 "tts = sherpa: Kokoro (model.onnx, voices.bin, tokens.txt, "
+	 "espeak-ng-data/) or VITS/Piper (*.onnx, tokens.txt, "
+	 "espeak-ng-data/ or lexicon.txt) model folder"},
+	{"tts_sherpa_kind", CONF_ENUM, "auto", 0, 0, "auto|kokoro|vits", 0,
+	 NULL, "tts = sherpa: model family; auto = kokoro when voices.bin "
+	 "is in the folder, else vits"},
+	{"tts_sherpa_speaker", CONF_INT, "0", 0, 99999, NULL, 0, NULL,
+	 "tts = sherpa: speaker id of a multi-speaker model"},
 	/* network speech engines (src/engines/netclient.c) */
 	{"net_connect_timeout_ms", CONF_INT, "3000", 100, 60000, NULL, 0,
 	 NULL, "network engines: TCP connect + TLS handshake timeout"},

@@ -13,8 +13,10 @@ extern const struct vad_ops vad_auto;
 extern const struct vad_ops vad_energy;
 extern const struct vad_ops vad_silero;
 extern const struct stt_ops stt_pocketsphinx;
+extern const struct stt_ops stt_sherpa;
 extern const struct tts_ops tts_flite;
 extern const struct tts_ops tts_espeak;
+extern const struct tts_ops tts_sherpa;
 extern const struct stt_ops stt_openai;
 extern const struct stt_ops stt_deepgram;
 extern const struct tts_ops tts_openai;
@@ -29,6 +31,7 @@ static const struct vad_ops *vads[] = {
 
 static const struct stt_ops *stts[] = {
 	&stt_pocketsphinx,
+	&stt_sherpa,
 	&stt_openai,
 	&stt_deepgram,
 	NULL
@@ -37,6 +40,7 @@ static const struct stt_ops *stts[] = {
 static const struct tts_ops *ttss[] = {
 	&tts_flite,
 	&tts_espeak,
+	&tts_sherpa,
 	&tts_openai,
 	&tts_elevenlabs,
 	NULL

@@ -4,9 +4,10 @@
  *               installed and the energy VAD otherwise.
  *
  * sherpa-onnx ships from npm (sherpa-onnx-linux-x64@1.13.8) without
- * headers, so the few declarations we need are written here.  The config
- * struct grows between releases: we zero and over-allocate it and write
- * the fields at the offsets checked against the 1.13.8 binary (see
+ * headers, so the few declarations we need are written here (the library
+ * is opened through engines/sherpa.c, shared with stt_sherpa/tts_sherpa).
+ * The config struct grows between releases: we zero and over-allocate it
+ * and write the fields at the offsets checked against the 1.13.8 binary (see
  * shared/notes/SPEECH-ENGINES.md; re-check them when the version in
  * scripts/setup.sh changes).  Some bad configs make the library call
  * exit(), so every value is validated before a detector is created, and
@@ -21,7 +22,6 @@
  * one thread at a time.  Finished speech segments are popped and freed on
  * every window so the detector's buffer stays bounded.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -31,6 +31,7 @@
 #include "core/conf.h"
 #include "core/log.h"
 #include "engines/engine.h"
+#include "engines/sherpa.h"
 
 #define MOD "vad"
 
@@ -143,33 +144,35 @@ static void sherpa_unload(void)
 }
 
 
-#define SYM(field, name) do { \
-	*(void **)(&sherpa.field) = dlsym(sherpa.dl, name); \
-	if (!sherpa.field) { missing = name; goto out; } \
-} while (0)
-
 static int sherpa_load(const char *lib)
 {
-	const char *missing = NULL;
+	const struct sherpa_sym tab[] = {
+		{(void **)&sherpa.create,
+		 "SherpaOnnxCreateVoiceActivityDetector"},
+		{(void **)&sherpa.destroy,
+		 "SherpaOnnxDestroyVoiceActivityDetector"},
+		{(void **)&sherpa.accept,
+		 "SherpaOnnxVoiceActivityDetectorAcceptWaveform"},
+		{(void **)&sherpa.empty,
+		 "SherpaOnnxVoiceActivityDetectorEmpty"},
+		{(void **)&sherpa.detected,
+		 "SherpaOnnxVoiceActivityDetectorDetected"},
+		{(void **)&sherpa.pop, "SherpaOnnxVoiceActivityDetectorPop"},
+		{(void **)&sherpa.front,
+		 "SherpaOnnxVoiceActivityDetectorFront"},
+		{(void **)&sherpa.segment_destroy,
+		 "SherpaOnnxDestroySpeechSegment"},
+		{(void **)&sherpa.reset,
+		 "SherpaOnnxVoiceActivityDetectorReset"},
+	};
+	const char *missing;
+	int err;
 
-	sherpa.dl = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
-	if (!sherpa.dl) {
-		log_error(MOD, NULL, "sherpa_lib: cannot load %s: %s", lib,
-			  dlerror());
-		return ENOENT;
-	}
+	err = sherpa_lib_open(&sherpa.dl, lib);
+	if (err)
+		return err;
 
-	SYM(create, "SherpaOnnxCreateVoiceActivityDetector");
-	SYM(destroy, "SherpaOnnxDestroyVoiceActivityDetector");
-	SYM(accept, "SherpaOnnxVoiceActivityDetectorAcceptWaveform");
-	SYM(empty, "SherpaOnnxVoiceActivityDetectorEmpty");
-	SYM(detected, "SherpaOnnxVoiceActivityDetectorDetected");
-	SYM(pop, "SherpaOnnxVoiceActivityDetectorPop");
-	SYM(front, "SherpaOnnxVoiceActivityDetectorFront");
-	SYM(segment_destroy, "SherpaOnnxDestroySpeechSegment");
-	SYM(reset, "SherpaOnnxVoiceActivityDetectorReset");
-
- out:
+	missing = sherpa_lib_resolve(sherpa.dl, tab, ARRAY_SIZE(tab));
 	if (missing) {
 		log_error(MOD, NULL, "sherpa_lib: %s lacks %s (expected "
 			  "sherpa-onnx 1.13.x)", lib, missing);
@@ -178,8 +181,6 @@ static int sherpa_load(const char *lib)
 	}
 	return 0;
 }
-
-#undef SYM
 
 
 /* Any thread.  Every value the library would exit() on is fixed here. */
