@@ -250,7 +250,14 @@ static int dg_feed(void *st, const int16_t *pcm, size_t n)
 		return 0;
 	err = ws_send(s->ws, WS_BINARY, pcm, n * sizeof(int16_t));
 	if (err) {
-		stream_ended(s, err);
+		/* the server may have said why before it went: read its
+		 * close frame if it is there */
+		int e2;
+
+		do {
+			e2 = ws_poll(s->ws, 0, msg_h, s);
+		} while (!e2);
+		stream_ended(s, e2 == ENOTCONN ? ENOTCONN : err);
 		return s->err;
 	}
 	/* interim results that have arrived meanwhile, without waiting */

@@ -153,6 +153,10 @@ class Handler(socketserver.StreamRequestHandler):
                     if ARGS.mode == "closemid" and e["audio_bytes"] >= 16000:
                         self.send(frame(0x8, struct.pack("!H", 1011) +
                                         b"internal"))
+                        # as RFC 6455 asks: wait for the close reply
+                        self.connection.settimeout(3)
+                        while self.read_frame()[1] != 0x8:
+                            pass
                         break
                     if since >= 16000:
                         since = 0
@@ -181,8 +185,15 @@ class Handler(socketserver.StreamRequestHandler):
                             {"type": "Metadata", "duration": 1.0})
                             .encode()))
                         self.send(frame(0x8, struct.pack("!H", 1000)))
-                        try:
-                            self.read_frame()
+                        try:       # until the client's close reply
+                            while True:
+                                _, op2, m2, d2 = self.read_frame()
+                                e["masked_all"] &= m2
+                                if op2 == 0xa:
+                                    e["pong"] = d2 == b"hb"
+                                if op2 == 0x8:
+                                    e["close_reply"] = True
+                                    break
                         except (EOFError, OSError):
                             pass
                         break
