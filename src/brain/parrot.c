@@ -5,20 +5,47 @@
 #include <string.h>
 #include <re.h>
 #include "brain/brain.h"
+#include "core/conf.h"
 
+/* parrot_delay_ms makes it answer late, like a slow LLM: to tune and test
+ * fillers and barge-in without a network. */
 struct parrot {
 	char lang[8];
+	uint32_t delay_ms;
+	struct tmr tmr;
+	uint32_t turn_id;
+	char reply[1200];
+	brain_reply_h *h;
+	void *arg;
 };
+
+
+static void parrot_destructor(void *data)
+{
+	struct parrot *p = data;
+
+	tmr_cancel(&p->tmr);
+}
+
+
+static void delay_handler(void *arg)
+{
+	struct parrot *p = arg;
+
+	p->h(p->turn_id, p->reply, false, p->arg);
+	p->h(p->turn_id, NULL, true, p->arg);
+}
 
 
 static int parrot_alloc(void **stp, const struct conf *conf,
 			const struct brain_call *call)
 {
-	struct parrot *p = mem_zalloc(sizeof(*p), NULL);
-	(void)conf;
+	struct parrot *p = mem_zalloc(sizeof(*p), parrot_destructor);
 
 	if (!p)
 		return ENOMEM;
+	tmr_init(&p->tmr);
+	p->delay_ms = conf ? (uint32_t)conf_int(conf, "parrot_delay_ms") : 0;
 	str_ncpy(p->lang, call && call->language ? call->language : "en",
 		 sizeof(p->lang));
 	*stp = p;
@@ -30,12 +57,18 @@ static int parrot_turn(void *st, uint32_t turn_id, const char *transcript,
 		       brain_reply_h *h, void *arg)
 {
 	struct parrot *p = st;
-	char buf[1200];
 
-	re_snprintf(buf, sizeof(buf), "%s %s.",
+	re_snprintf(p->reply, sizeof(p->reply), "%s %s.",
 		    !strcmp(p->lang, "de") ? "Sie sagten:" : "You said:",
 		    transcript);
-	h(turn_id, buf, false, arg);
+	if (p->delay_ms) {
+		p->turn_id = turn_id;
+		p->h = h;
+		p->arg = arg;
+		tmr_start(&p->tmr, p->delay_ms, delay_handler, p);
+		return 0;
+	}
+	h(turn_id, p->reply, false, arg);
 	h(turn_id, NULL, true, arg);
 	return 0;
 }
@@ -43,7 +76,9 @@ static int parrot_turn(void *st, uint32_t turn_id, const char *transcript,
 
 static void parrot_cancel(void *st)
 {
-	(void)st;
+	struct parrot *p = st;
+
+	tmr_cancel(&p->tmr);
 }
 
 

@@ -25,7 +25,7 @@
 
 enum {
 	G711_FRAME = AUDIO_FRAME_SAMPLES / 2,   /* 160 at 8 kHz */
-	RESAMPLE_QUALITY = 3,                   /* telephony, cheap */
+	RESAMPLE_QUALITY = 1,                   /* 16 taps: ample for 300-3400 Hz */
 	PLC_HIST = 2 * AUDIO_FRAME_SAMPLES,     /* 40 ms of output */
 	PLC_MIN_PITCH = 40,                     /* 400 Hz */
 	PLC_MAX_PITCH = 320,                    /* 50 Hz */

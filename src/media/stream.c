@@ -2,7 +2,10 @@
  * stream.c  One call's audio media on the main loop's 20 ms media clock.
  */
 #include <string.h>
+#include <errno.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/timerfd.h>
 #include <re.h>
 #include "core/log.h"
 #include "media/codec.h"
@@ -72,12 +75,13 @@ static struct {
 	struct list streams[MCLOCK_SLOTS];
 	unsigned nslot[MCLOCK_SLOTS];
 	unsigned cur;               /* slot of the next tick               */
-	struct tmr tmr;
+	int tfd;                    /* timerfd driving the clock           */
 	struct pacer pacer;
+	uint64_t now_ms;            /* monotonic time of the last tick     */
 	bool running;
 	uint64_t late_hist[LATE_HIST];
 	uint64_t late_count, late_max;
-} mclock;
+} mclock = {.tfd = -1};
 
 
 static uint64_t now_us(void)
@@ -228,7 +232,7 @@ static void rtp_recv_handler(const struct sa *src, const struct rtp_header *hdr,
 		return;
 	}
 
-	ms->last_rx_ms = now_us() / 1000;
+	ms->last_rx_ms = mclock.now_ms;  /* updated every tick: cheap */
 	if (!ms->latch_until_ms)
 		ms->latch_until_ms = ms->last_rx_ms + LATCH_WINDOW_MS;
 	ms->st.rx_packets++;
@@ -757,13 +761,37 @@ static void mstream_tick(struct mstream *ms, uint64_t now_ms)
 }
 
 
-static void mclock_handler(void *arg)
+/* Arm the timerfd for the pacer's next deadline (absolute, monotonic). */
+static void mclock_arm(void)
 {
-	uint64_t now = now_us();
-	uint64_t late;
+	struct itimerspec its;
+	uint64_t next = mclock.pacer.next_us;
+
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = (time_t)(next / 1000000);
+	its.it_value.tv_nsec = (long)(next % 1000000) * 1000;
+	if (timerfd_settime(mclock.tfd, TFD_TIMER_ABSTIME, &its, NULL))
+		log_error(MOD, NULL, "media clock: timerfd_settime failed");
+}
+
+
+/* The media clock is a timerfd, not a libre timer: libre 1.1.0 keeps its
+ * timers in one sorted list, so re-arming a 5 ms timer among thousands of
+ * per-call timers costs a walk of the list every time; a timerfd also
+ * wakes us with microsecond precision. */
+static void mclock_handler(int flags, void *arg)
+{
+	uint64_t now, late, expirations;
 	struct le *le;
+	(void)flags;
 	(void)arg;
 
+	if (read(mclock.tfd, &expirations, sizeof(expirations)) < 0) {
+		/* EAGAIN: spurious wake-up */
+	}
+
+	now = now_us();
+	mclock.now_ms = now / 1000;
 	if (pacer_due(&mclock.pacer, now, &late)) {
 		mclock.late_hist[late / 10 < LATE_HIST ?
 				 late / 10 : LATE_HIST - 1]++;
@@ -782,36 +810,46 @@ static void mclock_handler(void *arg)
 			mstream_tick(ms, now / 1000);
 		}
 		mclock.cur = (mclock.cur + 1) % MCLOCK_SLOTS;
-		now = now_us();
 	}
-
-	/* libre timers have millisecond resolution: round down, a wake-up
-	 * up to 0.5 ms early still counts */
-	tmr_start(&mclock.tmr, pacer_wait(&mclock.pacer, now) / 1000,
-		  mclock_handler, NULL);
+	mclock_arm();
 }
 
 
 int mclock_init(void)
 {
+	int err;
+
 	for (unsigned i = 0; i < MCLOCK_SLOTS; i++) {
 		list_init(&mclock.streams[i]);
 		mclock.nslot[i] = 0;
 	}
 	mclock.cur = 0;
-	tmr_init(&mclock.tmr);
+	mclock.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
+				    TFD_CLOEXEC);
+	if (mclock.tfd < 0)
+		return errno;
+	/* a wake-up comes when due: nothing early to accept */
 	pacer_init(&mclock.pacer, now_us(),
 		   AUDIO_PTIME * 1000 / MCLOCK_SLOTS);
+	err = fd_listen(mclock.tfd, FD_READ, mclock_handler, NULL);
+	if (err) {
+		close(mclock.tfd);
+		mclock.tfd = -1;
+		return err;
+	}
 	mclock.running = true;
-	tmr_start(&mclock.tmr, AUDIO_PTIME / MCLOCK_SLOTS, mclock_handler,
-		  NULL);
+	mclock_arm();
 	return 0;
 }
 
 
 void mclock_close(void)
 {
-	tmr_cancel(&mclock.tmr);
+	if (mclock.tfd >= 0) {
+		fd_close(mclock.tfd);
+		close(mclock.tfd);
+		mclock.tfd = -1;
+	}
 	mclock.running = false;
 }
 
@@ -862,6 +900,7 @@ int mstream_start(struct mstream *ms)
 	rtcp_start(ms->rtp, "agentline", sa_isset(&ms->rtcpdst, SA_ALL) ?
 		   &ms->rtcpdst : NULL);
 	ms->start_ms = now_us() / 1000;
+	mclock.now_ms = ms->start_ms;
 	ms->last_rx_ms = ms->start_ms;
 	ms->started = true;
 	/* the least busy slot */

@@ -28,7 +28,6 @@ struct call {
 	struct mbuf *answer;      /* pending 200 answer SDP              */
 	struct tmr tmr_answer;
 	struct tmr tmr_ring;
-	struct tmr tmr_close;
 	const char *end_reason;
 	call_outcome_h *outcomeh;
 	void *arg;
@@ -37,6 +36,12 @@ struct call {
 };
 
 static struct list calls;
+
+/* Calls ending are torn down from one shared timer: libre 1.1.0 keeps
+ * timers in a sorted list, and a zero-delay timer per call would walk it
+ * each time. */
+static struct list reaping;
+static struct tmr reap_tmr;
 
 
 const char *call_outcome_name(enum call_outcome o)
@@ -57,7 +62,6 @@ static void destructor(void *arg)
 
 	tmr_cancel(&call->tmr_answer);
 	tmr_cancel(&call->tmr_ring);
-	tmr_cancel(&call->tmr_close);
 	list_unlink(&call->le);
 	app_detach(call);
 	/* an established session sends BYE on deref; an early one CANCEL */
@@ -145,6 +149,19 @@ static void close_tmr_handler(void *arg)
 }
 
 
+static void reap_handler(void *arg)
+{
+	struct le *le;
+	(void)arg;
+
+	while ((le = reaping.head)) {
+		struct call *call = le->data;
+		list_unlink(&call->le);
+		close_tmr_handler(call);
+	}
+}
+
+
 /* End the call from any handler: teardown runs from a timer so no libre
  * object is freed inside its own callback. */
 static void call_close(struct call *call, const char *reason, bool send_bye)
@@ -163,7 +180,9 @@ static void call_close(struct call *call, const char *reason, bool send_bye)
 		call->sess = mem_deref(call->sess);
 	}
 	mstream_stop(call->ms);
-	tmr_start(&call->tmr_close, 0, close_tmr_handler, call);
+	list_append(&reaping, &call->le, call);
+	if (!tmr_isrunning(&reap_tmr))
+		tmr_start(&reap_tmr, 0, reap_handler, NULL);
 }
 
 
@@ -627,6 +646,13 @@ int call_connect(struct call **callp, const char *to_uri,
 unsigned call_count(void)
 {
 	return list_count(&calls);
+}
+
+
+void call_reap_all(void)
+{
+	tmr_cancel(&reap_tmr);
+	reap_handler(NULL);
 }
 
 

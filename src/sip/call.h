@@ -50,6 +50,8 @@ unsigned call_count(void);
  * application/dtmf): 0, ENOTSUP (other type) or EBADMSG. */
 int  sip_info_dtmf(const struct sip_msg *msg, char *digitp);
 void call_hangup_all(const char *reason);
+/* Free the calls that ended but are not torn down yet (at exit). */
+void call_reap_all(void);
 
 /* What answers the call keeps its state here (a mem object the call
  * owns; replaced/freed by the next set). */

@@ -718,6 +718,7 @@ void ua_shutdown(ua_exit_h *exith, void *arg)
 void ua_close(void)
 {
 	call_hangup_all("shutdown");
+	call_reap_all();
 	mclock_close();
 	tmr_cancel(&ua.tmr_drain);
 	reg_close();

@@ -11,7 +11,11 @@ on it do not depend on how busy the machine is):
  4. barge-in, gated mode: not before barge_in_min_speech_ms, and within
     barge_in_min_speech_ms + 150 ms;
  5. echo: the far end loops our audio straight back (SIPp -rtp_echo); the
-    greeting plays to the end, no barge-in."""
+    greeting plays to the end, no barge-in;
+ 6. filler: with a slow brain (parrot_delay_ms) a filler phrase is heard
+    before the reply;
+ 7. silence: reprompt, then a spoken goodbye and BYE from agentline;
+ 8. the greeting starts within 100 ms of the call being answered."""
 import glob
 import os
 import struct
@@ -54,10 +58,10 @@ def caller_wav(t, parts, name):
     return cat
 
 
-def scenario(t):
-    """uac_basic.xml streaming the WAV once instead of looping it."""
-    src = os.path.join(harness.SCENARIOS, "uac_basic.xml")
-    dst = os.path.join(t.dir, "uac_speech.xml")
+def scenario(t, base="uac_basic.xml"):
+    """A SIPp scenario streaming the WAV once instead of looping it."""
+    src = os.path.join(harness.SCENARIOS, base)
+    dst = os.path.join(t.dir, "once_" + base)
     with open(src) as f:
         x = f.read().replace("tone_ulaw.wav,-1,0", "tone_ulaw.wav,1,0")
     with open(dst, "w") as f:
@@ -102,11 +106,13 @@ def run_call(t, name, parts, secs, **sets):
     rec = os.path.join(t.dir, "rec_" + name)
     os.makedirs(rec, exist_ok=True)
     extra = sets.pop("_extra", ())
+    scen = sets.pop("_scenario", "uac_basic.xml")
     base = dict(app="agent", vad="energy", record_dir=rec,
                 codecs="PCMU", silence_reprompt_secs=0)
     base.update(sets)
     al = t.agentline(name="al_" + name, **base)
-    r = t.sipp(scenario(t), al.sip_udp, calls=1, duration_ms=secs * 1000,
+    r = t.sipp(scenario(t, scen), al.sip_udp, calls=1,
+               duration_ms=secs * 1000,
                timeout=secs + 30, name="sipp_" + name, extra=extra)
     t.check(r.ok and r.successful == 1, "%s: call succeeded" % name, r)
     al.wait_events("call_ended", 1, timeout=10)
@@ -133,6 +139,54 @@ def conversation(t):
             "parrot replied to each", [e.get("reply") for e in turns])
     t.check(all(0 < int(e.get("voice_to_voice_ms", -1)) for e in turns),
             "voice-to-voice measured", turns)
+
+
+def greeting_latency(t):
+    parts = [silence(t, 4, "s4g")]
+    al, (left, right) = run_call(t, "greet", parts, 4,
+                                 greeting_incoming="Hello there.")
+    er = envelope(right)
+    onset = first_above(er, 300)
+    t.check(onset is not None and onset * 10 <= 100,
+            "greeting audio within 100 ms of media start (%s ms)"
+            % (onset * 10 if onset is not None else None))
+
+
+def filler(t):
+    parts = [silence(t, 1.5, "s15f"), flite(t, "Hello, can you hear me?",
+                                           "uf"), silence(t, 7, "s7f")]
+    al, (left, right) = run_call(t, "filler", parts, 11,
+                                 greeting_incoming="", parrot_delay_ms=3000,
+                                 filler_delay_ms=600, filler_repeat_ms=0,
+                                 fillers="One moment please.")
+    turns = al.events_of("turn")
+    t.check(len(turns) == 1, "one turn", turns)
+    er = envelope(right)
+    # agent speech segments after the caller's utterance
+    segs, cur = [], None
+    for i, v in enumerate(er):
+        if v > 300 and cur is None:
+            cur = i
+        elif v <= 300 and cur is not None:
+            if i - cur > 20:
+                segs.append((cur, i))
+            cur = None
+    t.check(len(segs) >= 2, "a filler, then the reply (%d agent speech "
+            "segments)" % len(segs), segs)
+    if len(segs) >= 2:
+        gap = (segs[1][0] - segs[0][1]) * 10
+        t.note("filler ended %d ms before the reply started" % gap)
+
+
+def silence_goodbye(t):
+    parts = [silence(t, 14, "s14")]
+    al, _ = run_call(t, "silence", parts, 14, greeting_incoming="Hi.",
+                     silence_reprompt_secs=2, silence_reprompt_max=1,
+                     _scenario="uac_wait_bye.xml")
+    ended = al.events_of("call_ended")
+    t.check(len(ended) == 1 and ended[0].get("reason") == "local_bye",
+            "agentline hung up after reprompt and goodbye", ended)
+    t.check("saying goodbye" in al.log(), "goodbye logged")
 
 
 def short_pause(t):
@@ -205,6 +259,9 @@ def echo(t):
 
 
 def body(t):
+    greeting_latency(t)
+    filler(t)
+    silence_goodbye(t)
     conversation(t)
     short_pause(t)
     barge(t, "full", 300)

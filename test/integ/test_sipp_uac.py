@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """agentline as caller (`agentline call`): answered by SIPp's built-in UAS and
 by a UAS that streams audio; busy (486) gives outcome busy; a UAS that only
-rings, with ring_timeout_secs=2, gives no_answer (and is CANCELled)."""
+rings, with ring_timeout_secs=2, gives no_answer (and is CANCELled); a UAS
+with early media (183 + SDP) is heard before it answers."""
 import json
 import subprocess
 import time
@@ -96,6 +97,28 @@ def body(t):
     r = t.sipp_result(uas, 20)
     t.check(r.ok and r.successful == 1,
             "ringing UAS: got CANCEL, answered 487, got ACK", r)
+
+    # 5. early media: 183 with SDP and audio before the 200
+    uas = t.sipp("uas_early.xml", None, calls=1, timeout=30,
+                 name="sipp_uas_early", background=True)
+    time.sleep(0.5)
+    ev = t.dir + "/early_events.jsonl"
+    p, out, _ = agent_call(t, "sip:test@127.0.0.1:%d" % uas.sipp_port,
+                           {"app": "echo", "events_file": ev}, duration=2)
+    t.check(p.returncode == 0 and out and out.get("outcome") == "answered",
+            "early-media UAS: answered", p.stdout + p.stderr[-3000:])
+    r = t.sipp_result(uas, 20)
+    t.check(r.ok and r.successful == 1, "early-media UAS: BYE received", r)
+    evs = [json.loads(l) for l in open(ev) if l.strip()] if out else []
+    kinds = [e.get("event") for e in evs]
+    t.check("early_media" in kinds and "call_answered" in kinds and
+            kinds.index("early_media") < kinds.index("call_answered"),
+            "early media started before the answer", kinds)
+    ended = [e for e in evs if e.get("event") == "call_ended"]
+    # 1.5 s early + 2 s answered = ~175 packets; >= 140 proves the early
+    # part was received
+    t.check(ended and int(ended[0].get("rtp_rx", 0)) >= 140,
+            "RTP received during early media too", ended)
 
 
 harness.Test("sipp_uac").run(body)
