@@ -176,6 +176,8 @@ const struct conf_opt conf_opts[] = {
 	/* agent pipeline and turn-taking */
 	{"brain", CONF_ENUM, "parrot", 0, 0, "parrot", 0, NULL,
 	 "what decides the reply; parrot says back what it heard"},
+	{"parrot_delay_ms", CONF_INT, "0", 0, 60000, NULL, 0, NULL,
+	 "parrot brain: answer this late (to tune fillers and barge-in)"},
 	{"language", CONF_ENUM, "en", 0, 0, "en|de", 0, NULL,
 	 "language of prompts, fillers, text normalisation and speech"},
 	{"greeting_incoming", CONF_STR,
