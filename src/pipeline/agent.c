@@ -147,6 +147,13 @@ struct agent {
 		char reply[1024];
 		bool reported, interrupted;
 	} t;
+	/* turns whose end was heard but whose transcript has not come back
+	 * yet (they overlap when the caller speaks again meanwhile) */
+	struct {
+		uint64_t speech_end, eot;
+	} eotq[8];
+	unsigned eotq_head, eotq_n;
+	uint32_t turn_seq;
 	agent_turn_h *turnh;
 	void *turn_arg;
 	/* timers */
@@ -398,6 +405,25 @@ static void turn_report(struct agent *a)
 }
 
 
+int agent_turn_json(char *buf, size_t sz, const struct agent_turn *t)
+{
+	char tr[2100], rp[2100];
+
+	return re_snprintf(buf, sz, "\"turn\":%u,\"transcript\":\"%s\","
+			   "\"reply\":\"%s\",\"vad_end_ms\":%lld,"
+			   "\"stt_ms\":%lld,\"brain_ms\":%lld,"
+			   "\"tts_first_audio_ms\":%lld,"
+			   "\"voice_to_voice_ms\":%lld,\"interrupted\":%s",
+			   t->turn, events_esc(tr, sizeof(tr), t->transcript),
+			   events_esc(rp, sizeof(rp), t->reply),
+			   (long long)t->vad_end_ms, (long long)t->stt_ms,
+			   (long long)t->brain_ms,
+			   (long long)t->tts_first_audio_ms,
+			   (long long)t->voice_to_voice_ms,
+			   t->interrupted ? "true" : "false");
+}
+
+
 static void brain_reply_handler(uint32_t turn_id, const char *text,
 				bool final, void *arg)
 {
@@ -534,6 +560,18 @@ static void stt_done(int err, void *arg)
 		j->res.text[0] = '\0';
 	}
 	a->stt_busy = false;
+
+	/* this transcript starts the next turn record; report the previous
+	 * one if it never got to speak */
+	turn_report(a);
+	memset(&a->t, 0, sizeof(a->t));
+	a->t.id = ++a->turn_seq;
+	if (a->eotq_n) {
+		a->t.speech_end = a->eotq[a->eotq_head].speech_end;
+		a->t.eot = a->eotq[a->eotq_head].eot;
+		a->eotq_head = (a->eotq_head + 1) % 8;
+		a->eotq_n--;
+	}
 	a->t.transcript = wall_ms();
 	str_ncpy(a->t.transcript_text, j->res.text,
 		 sizeof(a->t.transcript_text));
@@ -677,10 +715,12 @@ static void vad_process(struct proc *p, struct frame *f, enum frame_dir d)
 	a->in_speech = false;
 	a->speech_ms = 0;
 	push_down(a, p, FRAME_SPEECH_STOP);
-	memset(&a->t, 0, sizeof(a->t));
-	a->t.id = a->turn_id + 1;
-	a->t.speech_end = a->last_speech_wall;
-	a->t.eot = wall_ms();
+	if (a->eotq_n < 8) {
+		unsigned k = (a->eotq_head + a->eotq_n) % 8;
+		a->eotq[k].speech_end = a->last_speech_wall;
+		a->eotq[k].eot = wall_ms();
+		a->eotq_n++;
+	}
 	push_down(a, p, FRAME_END_OF_TURN);
 }
 

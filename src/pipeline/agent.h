@@ -51,6 +51,11 @@ struct agent_turn {
 
 typedef void (agent_turn_h)(const struct agent_turn *t, void *arg);
 
+/* The turn as JSON members (`"turn":1,"transcript":"..",...`), without
+ * braces: the body of the `turn` event and of `agentline pipeline`'s
+ * lines. */
+int agent_turn_json(char *buf, size_t sz, const struct agent_turn *t);
+
 /* Start-up (main thread): resolve engines and settings; errors name the
  * setting. */
 int  agent_init(const struct conf *conf);

@@ -199,19 +199,10 @@ static const struct port_ops call_port = {port_flush, port_level,
 static void turn_handler(const struct agent_turn *t, void *arg)
 {
 	struct app *app = arg;
-	char tr[1100], rp[1100];
+	char json[4800];
 
-	events_emit("turn", call_id(app->call),
-		    ",\"turn\":%u,\"transcript\":\"%s\",\"reply\":\"%s\","
-		    "\"vad_end_ms\":%lld,\"stt_ms\":%lld,\"brain_ms\":%lld,"
-		    "\"tts_first_audio_ms\":%lld,\"voice_to_voice_ms\":%lld,"
-		    "\"interrupted\":%s", t->turn,
-		    events_esc(tr, sizeof(tr), t->transcript),
-		    events_esc(rp, sizeof(rp), t->reply),
-		    (long long)t->vad_end_ms, (long long)t->stt_ms,
-		    (long long)t->brain_ms, (long long)t->tts_first_audio_ms,
-		    (long long)t->voice_to_voice_ms,
-		    t->interrupted ? "true" : "false");
+	if (agent_turn_json(json, sizeof(json), t) > 0)
+		events_emit("turn", call_id(app->call), ",%s", json);
 }
 
 
