@@ -13,18 +13,16 @@
 #include <pthread.h>
 #include <string.h>
 #include <espeak-ng/speak_lib.h>
-#include <speex/speex_resampler.h>
 #include <re.h>
 #include "core/conf.h"
 #include "core/log.h"
 #include "engines/engine.h"
+#include "engines/ttsout.h"
 
 #define DEBUG_MODULE "tts_espeak"
 
 enum {
-	OUT_RATE = 16000,
 	BUF_MS = 20,            /* espeak callback chunk */
-	RS_CHUNK = 512,
 	VOICE_MAX = 64,
 };
 
@@ -38,13 +36,7 @@ static int cur_wpm;
 struct espeak_sess {
 	char voice[VOICE_MAX];  /* tts_voice, "" = by language */
 	int wpm;
-	SpeexResamplerState *rs;
-
-	/* during one synth call, under lock */
-	tts_audio_h *audioh;
-	void *arg;
-	bool stopped;
-	uint64_t in_total, out_total;
+	struct ttsout *out;     /* used during one synth call, under lock */
 };
 
 
@@ -56,54 +48,6 @@ static bool selected(const struct conf *conf)
 }
 
 
-static void resample_out(struct espeak_sess *s, const int16_t *pcm, size_t n)
-{
-	int16_t out[RS_CHUNK];
-
-	s->in_total += n;
-	while (!s->stopped && n) {
-		spx_uint32_t in_len = (spx_uint32_t)n, out_len = RS_CHUNK;
-
-		speex_resampler_process_int(s->rs, 0, pcm, &in_len, out,
-					    &out_len);
-		pcm += in_len;
-		n -= in_len;
-		if (out_len) {
-			s->out_total += out_len;
-			if (s->audioh(out, out_len, s->arg))
-				s->stopped = true;
-		}
-		if (!in_len && !out_len)
-			break;
-	}
-}
-
-
-/* End of a sentence: push the resampler's tail out, cut to the length
- * the input implies. */
-static void resample_flush(struct espeak_sess *s)
-{
-	uint64_t want = s->in_total * OUT_RATE / (uint64_t)in_rate;
-	int lat = speex_resampler_get_input_latency(s->rs);
-	int16_t zeros[RS_CHUNK] = {0}, out[RS_CHUNK];
-
-	while (lat > 0 && s->out_total < want && !s->stopped) {
-		spx_uint32_t in_len = (spx_uint32_t)(lat < RS_CHUNK ?
-						     lat : RS_CHUNK);
-		spx_uint32_t out_len = RS_CHUNK;
-
-		speex_resampler_process_int(s->rs, 0, zeros, &in_len, out,
-					    &out_len);
-		lat -= (int)in_len;
-		if (out_len > want - s->out_total)
-			out_len = (spx_uint32_t)(want - s->out_total);
-		s->out_total += out_len;
-		if (out_len && s->audioh(out, out_len, s->arg))
-			s->stopped = true;
-	}
-}
-
-
 /* espeak's synth callback (the synthesising thread, under lock). */
 static int synth_cb(short *wav, int numsamples, espeak_EVENT *events)
 {
@@ -111,11 +55,11 @@ static int synth_cb(short *wav, int numsamples, espeak_EVENT *events)
 
 	if (!s)
 		return 0;
-	if (s->stopped)
+	if (ttsout_stopped(s->out))
 		return 1;
 	if (wav && numsamples > 0)
-		resample_out(s, wav, (size_t)numsamples);
-	return s->stopped ? 1 : 0;
+		ttsout_push(s->out, wav, (size_t)numsamples);
+	return ttsout_stopped(s->out) ? 1 : 0;
 }
 
 
@@ -186,8 +130,7 @@ static void sess_destructor(void *arg)
 {
 	struct espeak_sess *s = arg;
 
-	if (s->rs)
-		speex_resampler_destroy(s->rs);
+	mem_deref(s->out);
 }
 
 
@@ -221,11 +164,10 @@ static int espeak_alloc(void **stp, const struct conf *conf)
 	s->wpm = (int)(espeakRATE_NORMAL * rate / 100);
 	if (s->wpm < espeakRATE_MINIMUM)
 		s->wpm = espeakRATE_MINIMUM;
-	s->rs = speex_resampler_init(1, (spx_uint32_t)rate_in, OUT_RATE, 5,
-				     &err);
-	if (!s->rs) {
+	err = ttsout_alloc(&s->out, (unsigned)rate_in);
+	if (err) {
 		mem_deref(s);
-		return ENOMEM;
+		return err;
 	}
 	*stp = s;
 	return 0;
@@ -282,19 +224,14 @@ static int espeak_synth(void *st, const char *text, const char *language,
 		espeak_SetParameter(espeakRATE, s->wpm, 0);
 		cur_wpm = s->wpm;
 	}
-	s->audioh = audioh;
-	s->arg = arg;
-	s->stopped = false;
-	s->in_total = s->out_total = 0;
-	speex_resampler_reset_mem(s->rs);
-	speex_resampler_skip_zeros(s->rs);
+	ttsout_start(s->out, audioh, arg, true);
 
 	r = espeak_Synth(text, strlen(text) + 1, 0, POS_CHARACTER, 0,
 			 espeakCHARS_UTF8, NULL, s);
-	if (r != EE_OK && !s->stopped)
+	if (r != EE_OK && !ttsout_stopped(s->out))
 		err = EIO;
-	else if (!s->stopped)
-		resample_flush(s);
+	else if (!ttsout_stopped(s->out))
+		ttsout_flush(s->out);
  out:
 	pthread_mutex_unlock(&lock);
 	return err;

@@ -17,17 +17,16 @@
 #include <errno.h>
 #include <string.h>
 #include <flite/flite.h>
-#include <speex/speex_resampler.h>
 #include <re.h>
 #include "core/conf.h"
 #include "core/log.h"
 #include "engines/engine.h"
+#include "engines/ttsout.h"
 
 #define DEBUG_MODULE "tts_flite"
 
 enum {
 	OUT_RATE = 16000,
-	RS_CHUNK = 512,          /* resampler output block (samples) */
 };
 
 cst_voice *register_cmu_us_slt(const char *voxdir);
@@ -62,10 +61,8 @@ struct flite_sess {
 	/* during one synth call (its worker thread) */
 	tts_audio_h *audioh;
 	void *arg;
-	bool stopped;
-	SpeexResamplerState *rs; /* only for a voice not at 16 kHz */
-	int rs_rate;
-	uint64_t in_total, out_total;
+	bool failed;             /* no resampler for the voice's rate */
+	struct ttsout *out;      /* at the rate of the last wave */
 };
 
 
@@ -134,8 +131,7 @@ static void sess_destructor(void *arg)
 {
 	struct flite_sess *s = arg;
 
-	if (s->rs)
-		speex_resampler_destroy(s->rs);
+	mem_deref(s->out);
 }
 
 
@@ -144,7 +140,7 @@ static int flite_alloc(void **stp, const struct conf *conf)
 	struct flite_sess *s;
 	const char *v = NULL;
 	int64_t rate = 100;
-	int idx;
+	int idx, err;
 
 	if (!stp)
 		return EINVAL;
@@ -166,68 +162,32 @@ static int flite_alloc(void **stp, const struct conf *conf)
 		return ENOMEM;
 	s->vox = voices[idx].vox;
 	s->stretch = 100.0f / (float)rate;
+	err = ttsout_alloc(&s->out, OUT_RATE);
+	if (err) {
+		mem_deref(s);
+		return err;
+	}
 	*stp = s;
 	return 0;
 }
 
 
-/* Resample a non-16 kHz block and hand it on; false once stopped. */
-static void deliver_resampled(struct flite_sess *s, const int16_t *pcm,
-			      size_t n, int rate, bool last)
+/* The output stage for a wave at rate, made afresh when the rate
+ * changes (its latency skipped); false if that failed. */
+static bool out_rate(struct flite_sess *s, int rate)
 {
-	int16_t out[RS_CHUNK];
-	int err;
+	struct ttsout *o;
 
-	if (!s->rs || s->rs_rate != rate) {
-		if (s->rs)
-			speex_resampler_destroy(s->rs);
-		s->rs = speex_resampler_init(1, (spx_uint32_t)rate, OUT_RATE,
-					     5, &err);
-		s->rs_rate = rate;
-		if (!s->rs) {
-			s->stopped = true;
-			return;
-		}
-		speex_resampler_skip_zeros(s->rs);
-	}
-	s->in_total += n;
-	while (!s->stopped && n) {
-		spx_uint32_t in_len = (spx_uint32_t)n, out_len = RS_CHUNK;
-
-		speex_resampler_process_int(s->rs, 0, pcm, &in_len, out,
-					    &out_len);
-		pcm += in_len;
-		n -= in_len;
-		if (out_len) {
-			s->out_total += out_len;
-			if (s->audioh(out, out_len, s->arg))
-				s->stopped = true;
-		}
-		if (!in_len && !out_len)
-			break;
-	}
-	if (last && !s->stopped) {
-		/* flush: zeros for the input latency, output cut to the
-		 * length the input implies */
-		uint64_t want = s->in_total * OUT_RATE / (uint64_t)rate;
-		int16_t zeros[RS_CHUNK] = {0};
-		int lat = speex_resampler_get_input_latency(s->rs);
-
-		while (lat > 0 && s->out_total < want && !s->stopped) {
-			spx_uint32_t in_len = (spx_uint32_t)(lat < RS_CHUNK ?
-							     lat : RS_CHUNK);
-			spx_uint32_t out_len = RS_CHUNK;
-
-			speex_resampler_process_int(s->rs, 0, zeros, &in_len,
-						    out, &out_len);
-			lat -= (int)in_len;
-			if (out_len > want - s->out_total)
-				out_len = (spx_uint32_t)(want - s->out_total);
-			s->out_total += out_len;
-			if (out_len && s->audioh(out, out_len, s->arg))
-				s->stopped = true;
-		}
-	}
+	if (rate <= 0)
+		return false;
+	if (ttsout_rate(s->out) == (unsigned)rate)
+		return true;
+	if (ttsout_alloc(&o, (unsigned)rate))
+		return false;
+	mem_deref(s->out);
+	s->out = o;
+	ttsout_start(o, s->audioh, s->arg, true);
+	return true;
 }
 
 
@@ -237,24 +197,24 @@ static int stream_h(const cst_wave *w, int start, int size, int last,
 {
 	struct flite_sess *s = asi->userdata;
 
-	if (s->stopped)
+	if (s->failed || ttsout_stopped(s->out))
 		return CST_AUDIO_STREAM_STOP;
 	if (size > 0 && w && w->samples) {
-		const int16_t *pcm = w->samples + start;
-
-		if (w->sample_rate == OUT_RATE) {
-			if (s->audioh(pcm, (size_t)size, s->arg))
-				s->stopped = true;
+		if (!out_rate(s, w->sample_rate)) {
+			s->failed = true;
+			return CST_AUDIO_STREAM_STOP;
 		}
-		else {
-			deliver_resampled(s, pcm, (size_t)size,
-					  w->sample_rate, last != 0);
-		}
+		ttsout_push(s->out, w->samples + start, (size_t)size);
+		if (last)
+			ttsout_flush(s->out);
 	}
-	else if (last && s->rs && w && w->sample_rate != OUT_RATE) {
-		deliver_resampled(s, NULL, 0, w->sample_rate, true);
+	else if (last && w && w->sample_rate != OUT_RATE &&
+		 ttsout_rate(s->out) != OUT_RATE) {
+		if (out_rate(s, w->sample_rate))
+			ttsout_flush(s->out);
 	}
-	return s->stopped ? CST_AUDIO_STREAM_STOP : CST_AUDIO_STREAM_CONT;
+	return ttsout_stopped(s->out) ? CST_AUDIO_STREAM_STOP :
+		CST_AUDIO_STREAM_CONT;
 }
 
 
@@ -273,10 +233,9 @@ static int flite_synth(void *st, const char *text, const char *language,
 
 	s->audioh = audioh;
 	s->arg = arg;
-	s->stopped = false;
-	s->in_total = s->out_total = 0;
-	if (s->rs)
-		speex_resampler_reset_mem(s->rs);
+	s->failed = false;
+	/* a kept resampler is cleared but its latency not skipped again */
+	ttsout_start(s->out, audioh, arg, false);
 
 	u = new_utterance();
 	if (!u)

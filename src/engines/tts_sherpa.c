@@ -29,17 +29,16 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <string.h>
-#include <speex/speex_resampler.h>
 #include <re.h>
 #include "core/conf.h"
 #include "core/log.h"
 #include "engines/engine.h"
 #include "engines/sherpa.h"
+#include "engines/ttsout.h"
 
 #define MOD "tts_sherpa"
 
 enum {
-	OUT_RATE = 16000,
 	PATH_MAX_ = 512,
 	LEXICON_MAX = 2048,    /* comma-separated lexicon list */
 	CHUNK = 512,
@@ -70,14 +69,8 @@ static struct {
 } eng;
 
 struct sherpa_tts_sess {
-	SpeexResamplerState *rs;   /* NULL when the model is at 16 kHz */
+	struct ttsout *out;        /* model rate -> 16 kHz */
 	float speed;
-
-	/* during one synth call */
-	tts_audio_h *audioh;
-	void *arg;
-	bool stopped;
-	uint64_t in_total, out_total;
 };
 
 
@@ -371,8 +364,7 @@ static void sess_destructor(void *arg)
 {
 	struct sherpa_tts_sess *s = arg;
 
-	if (s->rs)
-		speex_resampler_destroy(s->rs);
+	mem_deref(s->out);
 }
 
 
@@ -380,7 +372,7 @@ static int tts_alloc(void **stp, const struct conf *conf)
 {
 	struct sherpa_tts_sess *s;
 	int64_t rate = conf ? conf_int(conf, "tts_rate") : 100;
-	int err = 0;
+	int err;
 
 	if (!stp)
 		return EINVAL;
@@ -394,73 +386,13 @@ static int tts_alloc(void **stp, const struct conf *conf)
 		rate = 100;
 	s->speed = (float)rate / 100.0f;
 
-	if (eng.rate != OUT_RATE) {
-		s->rs = speex_resampler_init(1, (spx_uint32_t)eng.rate,
-					     OUT_RATE, 5, &err);
-		if (!s->rs) {
-			mem_deref(s);
-			return ENOMEM;
-		}
+	err = ttsout_alloc(&s->out, (unsigned)eng.rate);
+	if (err) {
+		mem_deref(s);
+		return err;
 	}
 	*stp = s;
 	return 0;
-}
-
-
-static void out_push(struct sherpa_tts_sess *s, const int16_t *pcm, size_t n)
-{
-	int16_t out[CHUNK];
-
-	if (!s->rs) {
-		s->out_total += n;
-		if (n && s->audioh(pcm, n, s->arg))
-			s->stopped = true;
-		return;
-	}
-
-	while (!s->stopped && n) {
-		spx_uint32_t in_len = (spx_uint32_t)n, out_len = CHUNK;
-
-		speex_resampler_process_int(s->rs, 0, pcm, &in_len, out,
-					    &out_len);
-		pcm += in_len;
-		n -= in_len;
-		if (out_len) {
-			s->out_total += out_len;
-			if (s->audioh(out, out_len, s->arg))
-				s->stopped = true;
-		}
-		if (!in_len && !out_len)
-			break;
-	}
-}
-
-
-/* End of the sentence: the resampler's tail, cut to the length the input
- * implies. */
-static void out_flush(struct sherpa_tts_sess *s)
-{
-	uint64_t want;
-	int16_t zeros[CHUNK] = {0}, out[CHUNK];
-	int lat;
-
-	if (!s->rs)
-		return;
-	want = s->in_total * OUT_RATE / (uint64_t)eng.rate;
-	lat = speex_resampler_get_input_latency(s->rs);
-	while (lat > 0 && s->out_total < want && !s->stopped) {
-		spx_uint32_t in_len = (spx_uint32_t)(lat < CHUNK ? lat : CHUNK);
-		spx_uint32_t out_len = CHUNK;
-
-		speex_resampler_process_int(s->rs, 0, zeros, &in_len, out,
-					    &out_len);
-		lat -= (int)in_len;
-		if (out_len > want - s->out_total)
-			out_len = (spx_uint32_t)(want - s->out_total);
-		s->out_total += out_len;
-		if (out_len && s->audioh(out, out_len, s->arg))
-			s->stopped = true;
-	}
 }
 
 
@@ -472,7 +404,7 @@ static int32_t chunk_h(const float *samples, int32_t n, float progress,
 	int16_t pcm[CHUNK];
 
 	(void)progress;
-	for (int32_t i = 0; samples && i < n && !s->stopped; ) {
+	for (int32_t i = 0; samples && i < n && !ttsout_stopped(s->out); ) {
 		size_t m = (size_t)(n - i) < CHUNK ? (size_t)(n - i) : CHUNK;
 
 		for (size_t k = 0; k < m; k++) {
@@ -481,11 +413,10 @@ static int32_t chunk_h(const float *samples, int32_t n, float progress,
 			pcm[k] = (int16_t)(v > 32767.0f ? 32767 :
 					   v < -32768.0f ? -32768 : v);
 		}
-		s->in_total += m;
-		out_push(s, pcm, m);
+		ttsout_push(s->out, pcm, m);
 		i += (int32_t)m;
 	}
-	return s->stopped ? 0 : 1;
+	return ttsout_stopped(s->out) ? 0 : 1;
 }
 
 
@@ -515,14 +446,7 @@ static int tts_synth(void *st, const char *text, const char *language,
 	if (text_blank(text))
 		return 0;
 
-	s->audioh = audioh;
-	s->arg = arg;
-	s->stopped = false;
-	s->in_total = s->out_total = 0;
-	if (s->rs) {
-		speex_resampler_reset_mem(s->rs);
-		speex_resampler_skip_zeros(s->rs);
-	}
+	ttsout_start(s->out, audioh, arg, true);
 
 	memset(&g, 0, sizeof(g));
 	g.cfg.speed = s->speed;
@@ -532,11 +456,11 @@ static int tts_synth(void *st, const char *text, const char *language,
 	audio = eng.api.generate(eng.tts, text, &g.cfg, chunk_h, s);
 	if (audio)
 		eng.api.audio_destroy(audio);
-	else if (!s->stopped && !s->in_total)
+	else if (!ttsout_stopped(s->out) && !ttsout_samples_in(s->out))
 		return EIO;
 
-	if (!s->stopped)
-		out_flush(s);
+	if (!ttsout_stopped(s->out))
+		ttsout_flush(s->out);
 	return 0;
 }
 
