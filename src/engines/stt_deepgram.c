@@ -20,7 +20,7 @@
 #include "core/conf.h"
 #include "core/log.h"
 #include "engines/engine.h"
-#include "engines/netclient.h"
+#include "engines/netengine.h"
 
 #define DEBUG_MODULE "stt_deepgram"
 
@@ -30,11 +30,8 @@
 
 /* written by init on the main thread, read-only afterwards */
 static struct {
-	char url[512];
-	char key[512];
+	struct net_engine net;
 	char model[64];
-	struct net_opts opts;
-	char ca[512];
 } cfg;
 
 struct dg_stt {
@@ -52,28 +49,22 @@ struct dg_stt {
 
 static int dg_init(const struct conf *conf)
 {
-	const char *ca;
 	int err;
 
-	err = net_check_setup(conf, DEBUG_MODULE, "deepgram_url",
-			      "deepgram_api_key", "api.deepgram.com", true);
+	err = net_engine_conf(&cfg.net, conf, DEBUG_MODULE, "deepgram_url",
+			      "deepgram_api_key", "api.deepgram.com", true,
+			      "stt_timeout_ms");
 	if (err)
 		return err;
-	str_ncpy(cfg.url, conf_str(conf, "deepgram_url"), sizeof(cfg.url));
-	str_ncpy(cfg.key, conf_str(conf, "deepgram_api_key") ?
-		 conf_str(conf, "deepgram_api_key") : "", sizeof(cfg.key));
 	str_ncpy(cfg.model, conf_str(conf, "deepgram_model"),
 		 sizeof(cfg.model));
 	if (strspn(cfg.model, "abcdefghijklmnopqrstuvwxyz0123456789-_.") !=
 	    strlen(cfg.model) || !cfg.model[0]) {
 		log_error(DEBUG_MODULE, NULL, "deepgram_model: \"%s\" is not "
 			  "a model name", cfg.model);
+		memset(&cfg, 0, sizeof(cfg));   /* no key kept */
 		return EINVAL;
 	}
-	net_opts_conf(&cfg.opts, conf, "stt_timeout_ms");
-	ca = cfg.opts.ca_file;
-	str_ncpy(cfg.ca, ca ? ca : "", sizeof(cfg.ca));
-	cfg.opts.ca_file = cfg.ca;
 	return 0;
 }
 
@@ -177,7 +168,7 @@ static int dg_start(void *st, const struct stt_turn *turn,
 		    stt_partial_h *ph, void *arg)
 {
 	struct dg_stt *s = st;
-	char url[800], auth[600] = "", lang[16] = "en";
+	char url[800], auth[600], lang[16] = "en";
 	int status = 0, err;
 
 	if (!s)
@@ -198,12 +189,11 @@ static int dg_start(void *st, const struct stt_turn *turn,
 
 	snprintf(url, sizeof(url), "%s/v1/listen?encoding=linear16&"
 		 "sample_rate=16000&channels=1&interim_results=true&"
-		 "punctuate=true&model=%s&language=%s", cfg.url, cfg.model,
-		 lang);
-	if (cfg.key[0])
-		snprintf(auth, sizeof(auth), "Authorization: Token %s\r\n",
-			 cfg.key);
-	err = ws_connect(&s->ws, url, auth, &cfg.opts, &status);
+		 "punctuate=true&model=%s&language=%s", cfg.net.url,
+		 cfg.model, lang);
+	net_engine_auth(&cfg.net, "Authorization: Token ", auth,
+			sizeof(auth));
+	err = ws_connect(&s->ws, url, auth, &cfg.net.opts, &status);
 	memset(auth, 0, sizeof(auth));
 	if (err) {
 		if (status && status != 101)
@@ -301,7 +291,7 @@ static int dg_finish(void *st, struct stt_result *res)
 		if (err)
 			stream_ended(s, err);
 	}
-	t_end = now_ms() + cfg.opts.total_ms;
+	t_end = now_ms() + cfg.net.opts.total_ms;
 	while (!s->err && !s->metadata) {
 		uint64_t t = now_ms();
 

@@ -15,7 +15,7 @@
 #include "core/conf.h"
 #include "core/log.h"
 #include "engines/engine.h"
-#include "engines/netclient.h"
+#include "engines/netengine.h"
 
 #define DEBUG_MODULE "stt_openai"
 
@@ -27,11 +27,8 @@ enum {
 
 /* written by init on the main thread, read-only afterwards */
 static struct {
-	char url[512];
-	char key[512];
+	struct net_engine net;
 	char model[128];
-	struct net_opts opts;
-	char ca[512];
 } cfg;
 
 struct openai_stt {
@@ -50,21 +47,14 @@ struct resp_buf {
 
 static int openai_stt_init(const struct conf *conf)
 {
-	const char *ca;
 	int err;
 
-	err = net_check_setup(conf, DEBUG_MODULE, "stt_url", "stt_api_key",
-			      "api.openai.com", false);
+	err = net_engine_conf(&cfg.net, conf, DEBUG_MODULE, "stt_url",
+			      "stt_api_key", "api.openai.com", false,
+			      "stt_timeout_ms");
 	if (err)
 		return err;
-	str_ncpy(cfg.url, conf_str(conf, "stt_url"), sizeof(cfg.url));
-	str_ncpy(cfg.key, conf_str(conf, "stt_api_key") ?
-		 conf_str(conf, "stt_api_key") : "", sizeof(cfg.key));
 	str_ncpy(cfg.model, conf_str(conf, "stt_model"), sizeof(cfg.model));
-	net_opts_conf(&cfg.opts, conf, "stt_timeout_ms");
-	ca = cfg.opts.ca_file;
-	str_ncpy(cfg.ca, ca ? ca : "", sizeof(cfg.ca));
-	cfg.opts.ca_file = cfg.ca;
 	return 0;
 }
 
@@ -174,8 +164,7 @@ static int openai_stt_finish(void *st, struct stt_result *res)
 	struct odict *od = NULL;
 	struct resp_buf rb = {NULL, 0, false};
 	struct net_resp resp;
-	struct net_req req;
-	char boundary[64], ctype[96], url[600], auth[600] = "";
+	char boundary[64], ctype[96], url[600];
 	uint8_t wav[44];
 	const char *text;
 	int err;
@@ -226,21 +215,12 @@ static int openai_stt_finish(void *st, struct stt_result *res)
 	if (err)
 		goto out;
 
-	snprintf(url, sizeof(url), "%s/v1/audio/transcriptions", cfg.url);
+	snprintf(url, sizeof(url), "%s/v1/audio/transcriptions",
+		 cfg.net.url);
 	snprintf(ctype, sizeof(ctype), "multipart/form-data; boundary=%s",
 		 boundary);
-	if (cfg.key[0])
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n",
-			 cfg.key);
-	memset(&req, 0, sizeof(req));
-	req.method = "POST";
-	req.url = url;
-	req.headers = auth;
-	req.ctype = ctype;
-	req.body = mb->buf;
-	req.len = mb->end;
-
-	err = net_http(&cfg.opts, &req, &resp, resp_h, &rb);
+	err = net_engine_post(&cfg.net, url, "Authorization: Bearer ", ctype,
+			      mb->buf, mb->end, &resp, resp_h, &rb);
 	if (rb.over) {
 		log_warn(DEBUG_MODULE, NULL, "transcription response larger "
 			 "than %d bytes", RESP_MAX);
@@ -248,20 +228,14 @@ static int openai_stt_finish(void *st, struct stt_result *res)
 		goto out;
 	}
 	if (err) {
-		log_warn(DEBUG_MODULE, NULL, "transcription request failed "
-			 "after %u attempt(s): %m%s%s", resp.attempts, err,
-			 net_last_error()[0] ? " - " : "", net_last_error());
+		net_engine_log_fail(DEBUG_MODULE, "transcription", &resp, err,
+				    false);
 		goto out;
 	}
-	if (resp.status != 200) {
-		net_scrub(resp.err, cfg.key);
-		log_warn(DEBUG_MODULE, NULL, "transcription: HTTP %d%s%s",
-			 resp.status, resp.err[0] ? ": " : "",
-			 resp.err);
-		err = resp.status == 401 || resp.status == 403 ? EACCES :
-			EPROTO;
+	err = net_engine_status(&cfg.net, DEBUG_MODULE, "transcription",
+				&resp);
+	if (err)
 		goto out;
-	}
 	err = net_json_decode(&od, rb.p, rb.n);
 	text = err ? NULL : net_json_str(od, "text");
 	if (!text) {
@@ -277,7 +251,6 @@ static int openai_stt_finish(void *st, struct stt_result *res)
 	mem_deref(od);
 	mem_deref(rb.p);
 	mem_deref(mb);
-	memset(auth, 0, sizeof(auth));
 	return err;
 }
 

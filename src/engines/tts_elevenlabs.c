@@ -16,7 +16,7 @@
 #include "core/conf.h"
 #include "core/log.h"
 #include "engines/engine.h"
-#include "engines/netclient.h"
+#include "engines/netengine.h"
 
 #define DEBUG_MODULE "tts_elevenlabs"
 
@@ -26,35 +26,20 @@ enum {
 
 /* written by init on the main thread, read-only afterwards */
 static struct {
-	char url[512];
-	char key[512];
+	struct net_engine net;
 	char model[128];
 	char voice[128];          /* voice id, URL-safe */
-	struct net_opts opts;
-	char ca[512];
 } cfg;
-
-struct el_tts {
-	int dummy;
-};
-
-struct synth {
-	struct net_pcm *pc;
-	tts_audio_h *audioh;
-	void *arg;
-	int err;
-};
 
 
 static int el_tts_init(const struct conf *conf)
 {
-	const char *ca, *v;
+	const char *v;
 	int err;
 
-
-	err = net_check_setup(conf, DEBUG_MODULE, "elevenlabs_url",
+	err = net_engine_conf(&cfg.net, conf, DEBUG_MODULE, "elevenlabs_url",
 			      "elevenlabs_api_key", "api.elevenlabs.io",
-			      false);
+			      false, "tts_timeout_ms");
 	if (err)
 		return err;
 	v = conf_str(conf, "elevenlabs_voice_id");
@@ -64,18 +49,12 @@ static int el_tts_init(const struct conf *conf)
 		log_error(DEBUG_MODULE, NULL, "elevenlabs_voice_id: \"%s\" is "
 			  "not a voice id (letters, digits, _ and -)",
 			  v ? v : "");
+		memset(&cfg, 0, sizeof(cfg));   /* no key kept */
 		return EINVAL;
 	}
-	str_ncpy(cfg.url, conf_str(conf, "elevenlabs_url"), sizeof(cfg.url));
-	str_ncpy(cfg.key, conf_str(conf, "elevenlabs_api_key") ?
-		 conf_str(conf, "elevenlabs_api_key") : "", sizeof(cfg.key));
 	str_ncpy(cfg.model, conf_str(conf, "elevenlabs_model"),
 		 sizeof(cfg.model));
 	str_ncpy(cfg.voice, v, sizeof(cfg.voice));
-	net_opts_conf(&cfg.opts, conf, "tts_timeout_ms");
-	ca = cfg.opts.ca_file;
-	str_ncpy(cfg.ca, ca ? ca : "", sizeof(cfg.ca));
-	cfg.opts.ca_file = cfg.ca;
 	return 0;
 }
 
@@ -86,47 +65,11 @@ static void el_tts_close(void)
 }
 
 
-static int el_tts_alloc(void **stp, const struct conf *conf)
-{
-	struct el_tts *s;
-
-	(void)conf;
-	if (!stp)
-		return EINVAL;
-	s = mem_zalloc(sizeof(*s), NULL);
-	if (!s)
-		return ENOMEM;
-	*stp = s;
-	return 0;
-}
-
-
-static bool audio_h(const int16_t *pcm, size_t n, void *arg)
-{
-	struct synth *sy = arg;
-
-	return sy->audioh(pcm, n, sy->arg);
-}
-
-
-static bool body_h(const uint8_t *p, size_t n, void *arg)
-{
-	struct synth *sy = arg;
-	bool stop = false;
-
-	sy->err = net_pcm_feed(sy->pc, p, n, &stop);
-	return sy->err || stop;
-}
-
-
 /* Worker thread; one call per session at a time. */
 static int el_tts_synth(void *st, const char *text, const char *language,
 			    tts_audio_h *audioh, void *arg)
 {
-	struct synth sy = {NULL, audioh, arg, 0};
-	struct net_resp resp;
-	struct net_req req;
-	char url[800], auth[600] = "";
+	char url[800];
 	char *body = NULL;
 	int err;
 
@@ -140,60 +83,11 @@ static int el_tts_synth(void *st, const char *text, const char *language,
 			  utf8_encode, text, utf8_encode, cfg.model);
 	if (err)
 		return err;
-	err = net_pcm_alloc(&sy.pc, PCM_RATE, audio_h, &sy);
-	if (err)
-		goto out;
-
 	snprintf(url, sizeof(url), "%s/v1/text-to-speech/%s/stream"
-		 "?output_format=pcm_16000", cfg.url, cfg.voice);
-	if (cfg.key[0])
-		snprintf(auth, sizeof(auth), "xi-api-key: %s\r\n", cfg.key);
-	memset(&req, 0, sizeof(req));
-	req.method = "POST";
-	req.url = url;
-	req.headers = auth;
-	req.ctype = "application/json";
-	req.body = body;
-	req.len = strlen(body);
-
-	err = net_http(&cfg.opts, &req, &resp, body_h, &sy);
-	if (sy.err) {
-		log_warn(DEBUG_MODULE, NULL, "speech: bad audio in the "
-			 "response: %s", net_last_error());
-		err = sy.err;
-		goto out;
-	}
-	if (err == ECANCELED && net_pcm_stopped(sy.pc)) {
-		err = 0;           /* the handler asked to stop */
-		goto out;
-	}
-	if (err) {
-		log_warn(DEBUG_MODULE, NULL, "speech request failed after %u "
-			 "attempt(s)%s: %m%s%s", resp.attempts,
-			 resp.delivered ? ", audio cut" : "", err,
-			 net_last_error()[0] ? " - " : "", net_last_error());
-		if (resp.delivered)
-			(void)net_pcm_end(sy.pc);
-		goto out;
-	}
-	if (resp.status != 200) {
-		net_scrub(resp.err, cfg.key);
-		log_warn(DEBUG_MODULE, NULL, "speech: HTTP %d%s%s",
-			 resp.status, resp.err[0] ? ": " : "", resp.err);
-		err = resp.status == 401 || resp.status == 403 ? EACCES :
-			EPROTO;
-		goto out;
-	}
-	err = net_pcm_end(sy.pc);
-	if (!err && !net_pcm_samples_out(sy.pc)) {
-		log_warn(DEBUG_MODULE, NULL, "speech: response without audio");
-		err = ENODATA;
-	}
-
- out:
-	mem_deref(sy.pc);
+		 "?output_format=pcm_16000", cfg.net.url, cfg.voice);
+	err = net_engine_speak(&cfg.net, DEBUG_MODULE, url, "xi-api-key: ",
+			       body, PCM_RATE, audioh, arg);
 	mem_deref(body);
-	memset(auth, 0, sizeof(auth));
 	return err;
 }
 
@@ -202,6 +96,6 @@ const struct tts_ops tts_elevenlabs = {
 	.name  = "elevenlabs",
 	.init  = el_tts_init,
 	.close = el_tts_close,
-	.alloc = el_tts_alloc,
+	.alloc = net_engine_tts_alloc,
 	.synth = el_tts_synth,
 };

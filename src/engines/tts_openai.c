@@ -16,9 +16,8 @@
 #include <string.h>
 #include <re.h>
 #include "core/conf.h"
-#include "core/log.h"
 #include "engines/engine.h"
-#include "engines/netclient.h"
+#include "engines/netengine.h"
 
 #define DEBUG_MODULE "tts_openai"
 
@@ -28,45 +27,24 @@ enum {
 
 /* written by init on the main thread, read-only afterwards */
 static struct {
-	char url[512];
-	char key[512];
+	struct net_engine net;
 	char model[128];
 	char voice[128];
-	struct net_opts opts;
-	char ca[512];
 } cfg;
-
-struct openai_tts {
-	int dummy;
-};
-
-struct synth {
-	struct net_pcm *pc;
-	tts_audio_h *audioh;
-	void *arg;
-	int err;
-};
 
 
 static int openai_tts_init(const struct conf *conf)
 {
-	const char *ca;
 	int err;
 
-	err = net_check_setup(conf, DEBUG_MODULE, "tts_url", "tts_api_key",
-			      "api.openai.com", false);
+	err = net_engine_conf(&cfg.net, conf, DEBUG_MODULE, "tts_url",
+			      "tts_api_key", "api.openai.com", false,
+			      "tts_timeout_ms");
 	if (err)
 		return err;
-	str_ncpy(cfg.url, conf_str(conf, "tts_url"), sizeof(cfg.url));
-	str_ncpy(cfg.key, conf_str(conf, "tts_api_key") ?
-		 conf_str(conf, "tts_api_key") : "", sizeof(cfg.key));
 	str_ncpy(cfg.model, conf_str(conf, "tts_model"), sizeof(cfg.model));
 	str_ncpy(cfg.voice, conf_str(conf, "tts_openai_voice"),
 		 sizeof(cfg.voice));
-	net_opts_conf(&cfg.opts, conf, "tts_timeout_ms");
-	ca = cfg.opts.ca_file;
-	str_ncpy(cfg.ca, ca ? ca : "", sizeof(cfg.ca));
-	cfg.opts.ca_file = cfg.ca;
 	return 0;
 }
 
@@ -77,47 +55,11 @@ static void openai_tts_close(void)
 }
 
 
-static int openai_tts_alloc(void **stp, const struct conf *conf)
-{
-	struct openai_tts *s;
-
-	(void)conf;
-	if (!stp)
-		return EINVAL;
-	s = mem_zalloc(sizeof(*s), NULL);
-	if (!s)
-		return ENOMEM;
-	*stp = s;
-	return 0;
-}
-
-
-static bool audio_h(const int16_t *pcm, size_t n, void *arg)
-{
-	struct synth *sy = arg;
-
-	return sy->audioh(pcm, n, sy->arg);
-}
-
-
-static bool body_h(const uint8_t *p, size_t n, void *arg)
-{
-	struct synth *sy = arg;
-	bool stop = false;
-
-	sy->err = net_pcm_feed(sy->pc, p, n, &stop);
-	return sy->err || stop;
-}
-
-
 /* Worker thread; one call per session at a time. */
 static int openai_tts_synth(void *st, const char *text, const char *language,
 			    tts_audio_h *audioh, void *arg)
 {
-	struct synth sy = {NULL, audioh, arg, 0};
-	struct net_resp resp;
-	struct net_req req;
-	char url[600], auth[600] = "";
+	char url[600];
 	char *body = NULL;
 	int err;
 
@@ -133,60 +75,11 @@ static int openai_tts_synth(void *st, const char *text, const char *language,
 			  utf8_encode, cfg.voice);
 	if (err)
 		return err;
-	err = net_pcm_alloc(&sy.pc, PCM_RATE, audio_h, &sy);
-	if (err)
-		goto out;
-
-	snprintf(url, sizeof(url), "%s/v1/audio/speech", cfg.url);
-	if (cfg.key[0])
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n",
-			 cfg.key);
-	memset(&req, 0, sizeof(req));
-	req.method = "POST";
-	req.url = url;
-	req.headers = auth;
-	req.ctype = "application/json";
-	req.body = body;
-	req.len = strlen(body);
-
-	err = net_http(&cfg.opts, &req, &resp, body_h, &sy);
-	if (sy.err) {
-		log_warn(DEBUG_MODULE, NULL, "speech: bad audio in the "
-			 "response: %s", net_last_error());
-		err = sy.err;
-		goto out;
-	}
-	if (err == ECANCELED && net_pcm_stopped(sy.pc)) {
-		err = 0;           /* the handler asked to stop */
-		goto out;
-	}
-	if (err) {
-		log_warn(DEBUG_MODULE, NULL, "speech request failed after %u "
-			 "attempt(s)%s: %m%s%s", resp.attempts,
-			 resp.delivered ? ", audio cut" : "", err,
-			 net_last_error()[0] ? " - " : "", net_last_error());
-		if (resp.delivered)
-			(void)net_pcm_end(sy.pc);
-		goto out;
-	}
-	if (resp.status != 200) {
-		net_scrub(resp.err, cfg.key);
-		log_warn(DEBUG_MODULE, NULL, "speech: HTTP %d%s%s",
-			 resp.status, resp.err[0] ? ": " : "", resp.err);
-		err = resp.status == 401 || resp.status == 403 ? EACCES :
-			EPROTO;
-		goto out;
-	}
-	err = net_pcm_end(sy.pc);
-	if (!err && !net_pcm_samples_out(sy.pc)) {
-		log_warn(DEBUG_MODULE, NULL, "speech: response without audio");
-		err = ENODATA;
-	}
-
- out:
-	mem_deref(sy.pc);
+	snprintf(url, sizeof(url), "%s/v1/audio/speech", cfg.net.url);
+	err = net_engine_speak(&cfg.net, DEBUG_MODULE, url,
+			       "Authorization: Bearer ", body, PCM_RATE,
+			       audioh, arg);
 	mem_deref(body);
-	memset(auth, 0, sizeof(auth));
 	return err;
 }
 
@@ -195,6 +88,6 @@ const struct tts_ops tts_openai = {
 	.name  = "openai",
 	.init  = openai_tts_init,
 	.close = openai_tts_close,
-	.alloc = openai_tts_alloc,
+	.alloc = net_engine_tts_alloc,
 	.synth = openai_tts_synth,
 };
