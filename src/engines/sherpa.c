@@ -263,28 +263,35 @@ static int version_check(void *dl, const char *path, const char **verp)
 }
 
 
-static int api_load(void **dlp, const char *path,
+/* Open the library and resolve tab into the zeroed table a (sz bytes,
+ * version at *verp), copied to api only when complete.  The library
+ * stays loaded for the process. */
+static int api_load(void *api, const void *a, size_t sz, const char *path,
 		    const struct sherpa_sym *tab, size_t n,
 		    const char **verp)
 {
 	const char *missing;
+	void *dl = NULL;
 	int err;
 
-	err = sherpa_lib_open(dlp, path);
+	if (!api)
+		return EINVAL;
+	err = sherpa_lib_open(&dl, path);
 	if (err)
 		return err;
 
-	err = version_check(*dlp, path, verp);
+	err = version_check(dl, path, verp);
 	if (err)
 		return err;
 
-	missing = sherpa_lib_resolve(*dlp, tab, n);
+	missing = sherpa_lib_resolve(dl, tab, n);
 	if (missing) {
 		log_error(MOD, NULL, "sherpa_lib: %s lacks %s (expected "
 			  "sherpa-onnx %s)", path, missing,
 			  SHERPA_VERSION_PINNED);
 		return ENOTSUP;
 	}
+	memcpy(api, a, sz);
 	return 0;
 }
 
@@ -310,17 +317,10 @@ int sherpa_asr_api_load(struct sherpa_asr_api *api, const char *path)
 		SYM(&a, input_finished,
 		    "SherpaOnnxOnlineStreamInputFinished"),
 	};
-	void *dl = NULL;
-	int err;
 
-	if (!api)
-		return EINVAL;
 	memset(&a, 0, sizeof(a));
-	err = api_load(&dl, path, tab, ARRAY_SIZE(tab), &a.version);
-	if (err)
-		return err;
-	*api = a;
-	return 0;
+	return api_load(api, &a, sizeof(a), path, tab, ARRAY_SIZE(tab),
+			&a.version);
 }
 
 
@@ -336,17 +336,10 @@ int sherpa_tts_api_load(struct sherpa_tts_api *api, const char *path)
 		SYM(&a, audio_destroy,
 		    "SherpaOnnxDestroyOfflineTtsGeneratedAudio"),
 	};
-	void *dl = NULL;
-	int err;
 
-	if (!api)
-		return EINVAL;
 	memset(&a, 0, sizeof(a));
-	err = api_load(&dl, path, tab, ARRAY_SIZE(tab), &a.version);
-	if (err)
-		return err;
-	*api = a;
-	return 0;
+	return api_load(api, &a, sizeof(a), path, tab, ARRAY_SIZE(tab),
+			&a.version);
 }
 
 #undef SYM

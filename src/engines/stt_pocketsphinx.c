@@ -219,33 +219,28 @@ static int grammar_set(struct ps_stt *st, const char *name,
 }
 
 
-static int search_yesno_ensure(struct ps_stt *st)
+static const char jsgf_yesno[] =
+	"#JSGF V1.0;\n"
+	"grammar yesno;\n"
+	"public <answer> = <yes> | <no>;\n"
+	"<yes> = yes | yeah | yep | correct | right | sure;\n"
+	"<no> = no | nope;\n";
+
+static const char jsgf_digits[] =
+	"#JSGF V1.0;\n"
+	"grammar digits;\n"
+	"public <digits> = <digit>+;\n"
+	"<digit> = zero | oh | one | two | three | four | five | six"
+	" | seven | eight | nine;\n";
+
+
+/* The fixed grammar search name, built on first use. */
+static int search_fixed_ensure(struct ps_stt *st, const char *name,
+			       const char *jsgf)
 {
-	static const char jsgf[] =
-		"#JSGF V1.0;\n"
-		"grammar yesno;\n"
-		"public <answer> = <yes> | <no>;\n"
-		"<yes> = yes | yeah | yep | correct | right | sure;\n"
-		"<no> = no | nope;\n";
-
-	if (ps_get_fsg(st->ps, search_yesno))
+	if (ps_get_fsg(st->ps, name))
 		return 0;
-	return grammar_set(st, search_yesno, jsgf);
-}
-
-
-static int search_digits_ensure(struct ps_stt *st)
-{
-	static const char jsgf[] =
-		"#JSGF V1.0;\n"
-		"grammar digits;\n"
-		"public <digits> = <digit>+;\n"
-		"<digit> = zero | oh | one | two | three | four | five | six"
-		" | seven | eight | nine;\n";
-
-	if (ps_get_fsg(st->ps, search_digits))
-		return 0;
-	return grammar_set(st, search_digits, jsgf);
+	return grammar_set(st, name, jsgf);
 }
 
 
@@ -392,11 +387,11 @@ static int ps_start(void *arg, const struct stt_turn *turn,
 		search = search_lm;
 		break;
 	case STT_MODE_YESNO:
-		err = search_yesno_ensure(st);
+		err = search_fixed_ensure(st, search_yesno, jsgf_yesno);
 		search = search_yesno;
 		break;
 	case STT_MODE_DIGITS:
-		err = search_digits_ensure(st);
+		err = search_fixed_ensure(st, search_digits, jsgf_digits);
 		search = search_digits;
 		break;
 	case STT_MODE_WORDS:
