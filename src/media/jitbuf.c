@@ -26,6 +26,8 @@ struct slot {
 	uint8_t *payload;          /* points into jitbuf.storage */
 };
 
+enum { SHRINK_AFTER = 50 };  /* gets (1 s) of spare depth before shrinking */
+
 struct jitbuf {
 	struct slot *slots;
 	uint8_t *storage;
@@ -39,6 +41,7 @@ struct jitbuf {
 	uint16_t next_seq;
 	unsigned head;             /* slot index of next_seq */
 	uint16_t high_seq;         /* highest buffered seq (depth > 0) */
+	unsigned excess;           /* consecutive gets with spare depth */
 
 	struct jitbuf_stats st;
 };
@@ -222,6 +225,20 @@ enum jitbuf_res jitbuf_get(struct jitbuf *jb, uint8_t *buf, size_t *lenp)
 		jb->playing = false;
 		++jb->st.n_underflow;
 		return JITBUF_EMPTY;
+	}
+
+	/* a sender that started early (or a burst) leaves the buffer deeper
+	 * than needed for the rest of the call: after a second of spare
+	 * depth, drop one frame, so latency returns to min_frames */
+	if (jb->st.depth > jb->min_frames + 1) {
+		if (++jb->excess >= SHRINK_AFTER) {
+			jb->excess = 0;
+			advance(jb);
+			++jb->st.n_shrink;
+		}
+	}
+	else {
+		jb->excess = 0;
 	}
 
 	s = slot_at(jb, 0);

@@ -22,6 +22,7 @@ enum jitbuf_res {
 struct jitbuf_stats {
 	uint32_t n_put, n_get, n_lost, n_late, n_dup, n_overflow, n_underflow;
 	uint32_t depth;    /* frames currently buffered */
+	uint32_t n_shrink; /* frames dropped to bring the depth down */
 };
 
 /* min_frames: frames buffered before playout starts (prefill),

@@ -29,6 +29,7 @@ enum {
 	MAX_FILLERS = 8,
 	TEXT_MAX = 4096,
 	AEC_TAIL = 3200,            /* 200 ms echo tail                    */
+	TTS_LEAD_SILENCE = 64,      /* about -54 dBFS                      */
 };
 
 enum barge_mode { BARGE_GATED = 0, BARGE_FULL, BARGE_OFF };
@@ -119,6 +120,8 @@ struct agent {
 	SpeexPreprocessState *pre;
 	/* VAD + hysteresis */
 	void *vad_st;
+	int16_t raw[FRAME_SAMPLES];   /* this frame before echo cancelling */
+	bool vad_raw;                 /* ...and the VAD should judge it    */
 	bool in_speech;
 	uint32_t speech_ms, silence_ms;
 	uint64_t last_speech_wall;
@@ -225,6 +228,17 @@ static bool tts_audio_handler(const int16_t *pcm, size_t n, void *arg)
 
 	if (atomic_load(&s->gen) != j->gen)
 		return true;   /* interrupted: stop synthesis */
+	if (!j->played) {
+		/* voices start with a few hundred ms of silence: the first
+		 * audible sample should be the first one sent */
+		while (n && pcm[0] < TTS_LEAD_SILENCE &&
+		       pcm[0] > -TTS_LEAD_SILENCE) {
+			pcm++;
+			n--;
+		}
+		if (!n)
+			return false;
+	}
 	while (n) {
 		size_t put = playq_push(s->pq, pcm, n);
 		if (!put) {
@@ -670,7 +684,8 @@ static void vad_process(struct proc *p, struct frame *f, enum frame_dir d)
 	}
 
 	fms = (uint32_t)(f->n * 1000 / 16000);
-	if (cfg.vad->process(a->vad_st, f->pcm, f->n, &prob))
+	if (cfg.vad->process(a->vad_st, a->vad_raw && f->n == FRAME_SAMPLES ?
+			     a->raw : f->pcm, f->n, &prob))
 		prob = 0;
 	voiced = prob >= cfg.threshold;
 
@@ -889,8 +904,22 @@ void agent_audio(struct agent *a, const int16_t *pcm, size_t n,
 		return;
 
 	if (a->echo) {
+		uint64_t ein = 0, eout = 0;
+
 		speex_echo_capture(a->echo, pcm, clean);
 		speex_preprocess_run(a->pre, clean);
+		for (size_t i = 0; i < n; i++) {
+			ein += (uint64_t)((int32_t)pcm[i] * pcm[i]);
+			eout += (uint64_t)((int32_t)clean[i] * clean[i]);
+		}
+		/* a canceller that has not converged (or has nothing to
+		 * cancel) can add a filtered copy of our own voice: then the
+		 * VAD judges the line as it came in, so the agent does not
+		 * interrupt itself; the recogniser keeps the cancelled
+		 * signal (switching per frame would hurt it) */
+		a->vad_raw = eout > ein;
+		if (a->vad_raw)
+			memcpy(a->raw, pcm, sizeof(a->raw));
 		pcm = clean;
 	}
 	if (0 == frame_audio(&f, pcm, n, ts_ms, pipeline_gen(a->pl))) {

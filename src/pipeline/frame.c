@@ -275,10 +275,10 @@ static void deliver(struct pipeline *pl, struct proc *target,
 {
 	struct qent *q;
 
-	if (frame_is_system(f->type) && pl->systemh)
-		pl->systemh(f, dir, pl->arg);
-
 	if (!target) {
+		/* the observer sees each system frame once, as it leaves */
+		if (frame_is_system(f->type) && pl->systemh)
+			pl->systemh(f, dir, pl->arg);
 		pipeline_sink_h *h = dir == FRAME_DOWN ? pl->downh : pl->uph;
 		if (h)
 			h(f, dir, pl->arg);

@@ -160,3 +160,37 @@ int test_jitbuf_overflow(void)
 	mem_deref(jb);
 	return err;
 }
+
+
+/* A sender that started early leaves spare depth; it drains back to the
+ * configured minimum (one frame dropped per second of spare depth). */
+int test_jitbuf_shrink(void)
+{
+	struct jitbuf *jb = NULL;
+	struct jitbuf_stats st;
+	uint8_t pl[160], out[160];
+	uint16_t seq = 100;
+	uint32_t ts = 0;
+	int err = 0;
+
+	memset(pl, 0x55, sizeof(pl));
+	TEST_ERR(jitbuf_alloc(&jb, 2, 20, sizeof(pl)));
+	/* 7 packets arrive before playout starts */
+	for (int i = 0; i < 7; i++, seq++, ts += 160)
+		jitbuf_put(jb, seq, ts, pl, sizeof(pl));
+	/* then one in, one out, for 10 s */
+	for (int i = 0; i < 500; i++, seq++, ts += 160) {
+		size_t len = sizeof(out);
+		jitbuf_put(jb, seq, ts, pl, sizeof(pl));
+		if (jitbuf_get(jb, out, &len) == JITBUF_EMPTY && i > 10) {
+			err = 1;
+			break;
+		}
+	}
+	jitbuf_stats(jb, &st);
+	mem_deref(jb);
+	TEST_EQ(err, 0);
+	TEST_ASSERT(st.depth <= 3);
+	TEST_ASSERT(st.n_shrink >= 4 && st.n_shrink <= 6);
+	return 0;
+}
