@@ -229,22 +229,25 @@ static void media_started(struct call *call)
 	const struct sdpneg_result *m = mstream_media(call->ms);
 	int err;
 
-	if (!m || mstream_started(call->ms))
+	if (!m)
 		return;
-	err = mstream_start(call->ms);
-	if (err) {
-		log_warn(MOD, call->id, "media start failed: %m", err);
-		return;
+	/* early media may have started the stream already */
+	if (!mstream_started(call->ms)) {
+		err = mstream_start(call->ms);
+		if (err) {
+			log_warn(MOD, call->id, "media start failed: %m", err);
+			return;
+		}
 	}
+	if (call->answered_evt)
+		return;
+	call->answered_evt = true;
 	log_info(MOD, call->id, "answered, codec %s, SRTP %s",
 		 m->codec->name, m->srtp ? "on" : "off");
-	if (!call->answered_evt) {
-		call->answered_evt = true;
-		events_emit("call_answered", call->id,
-			    ",\"codec\":\"%s\",\"srtp\":%s,\"direction\":\"%s\"",
-			    m->codec->name, m->srtp ? "true" : "false",
-			    call->outbound ? "outbound" : "inbound");
-	}
+	events_emit("call_answered", call->id,
+		    ",\"codec\":\"%s\",\"srtp\":%s,\"direction\":\"%s\"",
+		    m->codec->name, m->srtp ? "true" : "false",
+		    call->outbound ? "outbound" : "inbound");
 	err = app_attach(call, call->app);
 	if (err)
 		log_warn(MOD, call->id, "app failed to start: %m", err);
