@@ -30,6 +30,7 @@ enum {
 	TEXT_MAX = 4096,
 	AEC_TAIL = 3200,            /* 200 ms echo tail                    */
 	TTS_LEAD_SILENCE = 64,      /* about -54 dBFS                      */
+	ONSET_MIN_MS = 60,          /* energy onset that barges in (full)  */
 };
 
 enum barge_mode { BARGE_GATED = 0, BARGE_FULL, BARGE_OFF };
@@ -38,6 +39,7 @@ enum barge_mode { BARGE_GATED = 0, BARGE_FULL, BARGE_OFF };
 static struct {
 	bool up;
 	const struct vad_ops *vad;
+	const struct vad_ops *onset;    /* full barge-in with a model VAD */
 	const struct stt_ops *stt;
 	const struct tts_ops *tts;
 	const struct tts_ops *tts_fallback;
@@ -120,6 +122,8 @@ struct agent {
 	SpeexPreprocessState *pre;
 	/* VAD + hysteresis */
 	void *vad_st;
+	void *onset_st;               /* energy VAD for fast barge-in     */
+	uint32_t onset_ms;
 	int16_t raw[FRAME_SAMPLES];   /* this frame before echo cancelling */
 	bool vad_raw;                 /* ...and the VAD should judge it    */
 	bool in_speech;
@@ -660,6 +664,10 @@ static const struct proc_ops stt_proc = {"stt", stt_process, NULL};
 
 /* ----------------------------------------------------------- VAD side */
 
+static void barge_in(struct agent *a);
+static void barge_tmr_handler(void *arg);
+
+
 static void push_down(struct agent *a, struct proc *from, enum frame_type t)
 {
 	struct frame *f = NULL;
@@ -684,6 +692,29 @@ static void vad_process(struct proc *p, struct frame *f, enum frame_dir d)
 	}
 
 	fms = (uint32_t)(f->n * 1000 / 16000);
+
+	/* barge-in reacts to the energy onset (full: at once; gated: the
+	 * gate starts there): a model VAD (silero) confirms speech only
+	 * after ~100-200 ms */
+	if (a->onset_st) {
+		float op = 0;
+		if (cfg.onset->process(a->onset_st, a->vad_raw &&
+				       f->n == FRAME_SAMPLES ? a->raw : f->pcm,
+				       f->n, &op))
+			op = 0;
+		a->onset_ms = op >= cfg.threshold ? a->onset_ms + fms : 0;
+		if (a->onset_ms >= ONSET_MIN_MS &&
+		    a->onset_ms - fms < ONSET_MIN_MS && agent_speaking(a)) {
+			if (cfg.barge == BARGE_FULL)
+				barge_in(a);
+			else if (!tmr_isrunning(&a->tmr_barge))
+				tmr_start(&a->tmr_barge,
+					  cfg.barge_min_ms > ONSET_MIN_MS ?
+					  cfg.barge_min_ms - ONSET_MIN_MS : 0,
+					  barge_tmr_handler, a);
+		}
+	}
+
 	if (cfg.vad->process(a->vad_st, a->vad_raw && f->n == FRAME_SAMPLES ?
 			     a->raw : f->pcm, f->n, &prob))
 		prob = 0;
@@ -768,7 +799,8 @@ static void barge_tmr_handler(void *arg)
 {
 	struct agent *a = arg;
 
-	if (a->in_speech)
+	/* still talking (the model VAD agrees, or the energy onset goes on) */
+	if (a->in_speech || a->onset_ms >= cfg.barge_min_ms / 2)
 		barge_in(a);
 }
 
@@ -827,7 +859,7 @@ static void system_handler(struct frame *f, enum frame_dir dir, void *arg)
 			break;
 		if (cfg.barge == BARGE_FULL)
 			barge_in(a);
-		else
+		else if (!tmr_isrunning(&a->tmr_barge))
 			tmr_start(&a->tmr_barge, cfg.barge_min_ms,
 				  barge_tmr_handler, a);
 		break;
@@ -1006,6 +1038,7 @@ static void agent_destructor(void *data)
 	mem_deref(a->tts);
 	mem_deref(a->split);
 	mem_deref(a->vad_st);
+	mem_deref(a->onset_st);
 	mem_deref(a->brain_st);
 	if (a->echo)
 		speex_echo_state_destroy(a->echo);
@@ -1051,6 +1084,8 @@ int agent_alloc(struct agent **ap, const struct port_ops *ops, void *port,
 	atomic_init(&a->tts->audio_out, false);
 
 	err = cfg.vad->alloc(&a->vad_st, cfg.conf);
+	if (!err && cfg.onset)
+		err = cfg.onset->alloc(&a->onset_st, cfg.conf);
 	if (!err)
 		err = cfg.stt->alloc(&a->stt->st, cfg.conf);
 	if (!err)
@@ -1225,6 +1260,11 @@ int agent_init(const struct conf *conf)
 	parse_fillers(conf_str(conf, "fillers"));
 	cfg.barge = !strcmp(barge, "full") ? BARGE_FULL :
 		!strcmp(barge, "off") ? BARGE_OFF : BARGE_GATED;
+	if (cfg.barge != BARGE_OFF && strcmp(cfg.vad->name, "energy")) {
+		cfg.onset = vad_find("energy");
+		if (cfg.onset && cfg.onset->init && cfg.onset->init(conf))
+			cfg.onset = NULL;
+	}
 	cfg.barge_min_ms = (uint32_t)conf_int(conf, "barge_in_min_speech_ms");
 	cfg.min_speech_ms = (uint32_t)conf_int(conf, "vad_min_speech_ms");
 	cfg.hangover_ms = (uint32_t)conf_int(conf, "vad_hangover_ms");
