@@ -703,6 +703,54 @@ def analyse_tone(path, freq, others=(300, 700, 1500, 2500, 3100),
             "tone_amp": 2 * math.sqrt(p), "best_other": 2 * math.sqrt(po),
             "ratio": (p / po) if po > 0 else float("inf")}
 
+# ------------------------------------------------- speech calls (app=agent)
+
+def speech_wav(t, text, name):
+    """flite (slt voice) speaking text, 16 kHz mono, with flite's own
+    leading/trailing silence trimmed so pauses built around it are exact."""
+    raw = os.path.join(t.dir, name + "_raw.wav")
+    out = os.path.join(t.dir, name + ".wav")
+    subprocess.run(["flite", "-voice", "slt", "-t", text, "-o", raw],
+                   check=True, capture_output=True, timeout=30)
+    subprocess.run(["sox", raw, "-r", "16000", "-c", "1", "-b", "16", out,
+                    "silence", "1", "0.01", "0.5%", "reverse",
+                    "silence", "1", "0.01", "0.5%", "reverse"],
+                   check=True, capture_output=True, timeout=30)
+    return out
+
+
+def silence_wav(t, secs, name):
+    out = os.path.join(t.dir, name + ".wav")
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", out,
+                    "trim", "0", str(secs)], check=True, capture_output=True)
+    return out
+
+
+def once_scenario(t, base="uac_basic.xml"):
+    """A SIPp scenario that streams its WAV once instead of looping it."""
+    src = os.path.join(SCENARIOS, base)
+    dst = os.path.join(t.dir, "once_" + base)
+    with open(src) as f:
+        x = f.read().replace("tone_ulaw.wav,-1,0", "tone_ulaw.wav,1,0")
+    with open(dst, "w") as f:
+        f.write(x)
+    return dst
+
+
+def read_stereo_rec(path):
+    """(left, right) int samples of agentline's stereo call recording."""
+    with wave.open(path, "rb") as w:
+        data = w.readframes(w.getnframes())
+    s = struct.unpack("<%dh" % (len(data) // 2), data)
+    return list(s[0::2]), list(s[1::2])
+
+
+def envelope(x, ms=10, rate=16000):
+    """RMS per ms-window."""
+    n = rate * ms // 1000
+    return [(sum(v * v for v in x[i:i + n]) / n) ** 0.5
+            for i in range(0, len(x) - n + 1, n)]
+
 # --------------------------------------------------------------------- tests
 
 

@@ -23,27 +23,10 @@ import subprocess
 import wave
 import harness
 
+speech = harness.speech_wav
+silence = harness.silence_wav
+
 RATE = 16000
-
-
-def flite(t, text, name):
-    raw = os.path.join(t.dir, name + "_raw.wav")
-    out = os.path.join(t.dir, name + ".wav")
-    subprocess.run(["flite", "-voice", "slt", "-t", text, "-o", raw],
-                   check=True, capture_output=True, timeout=30)
-    # trim flite's own leading/trailing silence so pauses are exact
-    subprocess.run(["sox", raw, "-r", "16000", "-c", "1", "-b", "16", out,
-                    "silence", "1", "0.01", "0.5%", "reverse",
-                    "silence", "1", "0.01", "0.5%", "reverse"],
-                   check=True, capture_output=True, timeout=30)
-    return out
-
-
-def silence(t, secs, name):
-    out = os.path.join(t.dir, name + ".wav")
-    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", out,
-                    "trim", "0", str(secs)], check=True, capture_output=True)
-    return out
 
 
 def caller_wav(t, parts, name):
@@ -56,35 +39,6 @@ def caller_wav(t, parts, name):
                     os.path.join(run_dir, "tone_ulaw.wav")], check=True,
                    capture_output=True)
     return cat
-
-
-def scenario(t, base="uac_basic.xml"):
-    """A SIPp scenario streaming the WAV once instead of looping it."""
-    src = os.path.join(harness.SCENARIOS, base)
-    dst = os.path.join(t.dir, "once_" + base)
-    with open(src) as f:
-        x = f.read().replace("tone_ulaw.wav,-1,0", "tone_ulaw.wav,1,0")
-    with open(dst, "w") as f:
-        f.write(x)
-    return dst
-
-
-def read_rec(path):
-    w = wave.open(path, "rb")
-    data = w.readframes(w.getnframes())
-    w.close()
-    s = struct.unpack("<%dh" % (len(data) // 2), data)
-    return list(s[0::2]), list(s[1::2])
-
-
-def envelope(x, ms=10):
-    """RMS per ms-window."""
-    n = RATE * ms // 1000
-    out = []
-    for i in range(0, len(x) - n + 1, n):
-        seg = x[i:i + n]
-        out.append((sum(v * v for v in seg) / n) ** 0.5)
-    return out
 
 
 def first_above(env, thr, start=0):
@@ -111,7 +65,7 @@ def run_call(t, name, parts, secs, **sets):
                 codecs="PCMU", silence_reprompt_secs=0)
     base.update(sets)
     al = t.agentline(name="al_" + name, **base)
-    r = t.sipp(scenario(t, scen), al.sip_udp, calls=1,
+    r = t.sipp(harness.once_scenario(t, scen), al.sip_udp, calls=1,
                duration_ms=secs * 1000,
                timeout=secs + 30, name="sipp_" + name, extra=extra)
     t.check(r.ok and r.successful == 1, "%s: call succeeded" % name, r)
@@ -119,13 +73,13 @@ def run_call(t, name, parts, secs, **sets):
     t.check(al.stop() == 0, "%s: agentline exits 0" % name)
     files = glob.glob(os.path.join(rec, "*.wav"))
     t.check(len(files) == 1, "%s: call recorded" % name, files)
-    return al, (read_rec(files[0]) if files else ([], []))
+    return al, (harness.read_stereo_rec(files[0]) if files else ([], []))
 
 
 def conversation(t):
-    parts = [silence(t, 2.5, "s25"), flite(t, "Hello, can you hear me?",
+    parts = [silence(t, 2.5, "s25"), speech(t, "Hello, can you hear me?",
                                           "u1"),
-             silence(t, 4, "s4"), flite(t, "What time is it?", "u2"),
+             silence(t, 4, "s4"), speech(t, "What time is it?", "u2"),
              silence(t, 4, "s4b")]
     al, _ = run_call(t, "conv", parts, 17, greeting_incoming="Hi.")
     turns = al.events_of("turn")
@@ -145,7 +99,7 @@ def greeting_latency(t):
     parts = [silence(t, 4, "s4g")]
     al, (left, right) = run_call(t, "greet", parts, 4,
                                  greeting_incoming="Hello there.")
-    er = envelope(right)
+    er = harness.envelope(right)
     onset = first_above(er, 300)
     t.check(onset is not None and onset * 10 <= 100,
             "greeting audio within 100 ms of media start (%s ms)"
@@ -153,7 +107,7 @@ def greeting_latency(t):
 
 
 def filler(t):
-    parts = [silence(t, 1.5, "s15f"), flite(t, "Hello, can you hear me?",
+    parts = [silence(t, 1.5, "s15f"), speech(t, "Hello, can you hear me?",
                                            "uf"), silence(t, 7, "s7f")]
     al, (left, right) = run_call(t, "filler", parts, 11,
                                  greeting_incoming="", parrot_delay_ms=3000,
@@ -161,7 +115,7 @@ def filler(t):
                                  fillers="One moment please.")
     turns = al.events_of("turn")
     t.check(len(turns) == 1, "one turn", turns)
-    er = envelope(right)
+    er = harness.envelope(right)
     # agent speech segments after the caller's utterance
     segs, cur = [], None
     for i, v in enumerate(er):
@@ -190,8 +144,8 @@ def silence_goodbye(t):
 
 
 def short_pause(t):
-    parts = [silence(t, 1.5, "s15"), flite(t, "one two", "p1"),
-             silence(t, 0.4, "s04"), flite(t, "three four", "p2"),
+    parts = [silence(t, 1.5, "s15"), speech(t, "one two", "p1"),
+             silence(t, 0.4, "s04"), speech(t, "three four", "p2"),
              silence(t, 4, "s4c")]
     al, _ = run_call(t, "pause", parts, 10, greeting_incoming="",
                      vad_hangover_ms=800)
@@ -205,14 +159,14 @@ def barge(t, mode, min_speech_ms):
                      "so that the caller has plenty of time to interrupt "
                      "me while I am still talking about nothing at all.")
     parts = [silence(t, 2.0, "s2_" + mode),
-             flite(t, "Stop, stop, I need to talk to you right now please.",
+             speech(t, "Stop, stop, I need to talk to you right now please.",
                    "b_" + mode), silence(t, 3, "s3_" + mode)]
     al, (left, right) = run_call(
         t, "barge_" + mode, parts, 9, greeting_incoming=long_greeting,
         barge_in_mode=mode, barge_in_min_speech_ms=min_speech_ms)
     t.check(len(al.events_of("barge_in")) >= 1, "%s: barge-in happened"
             % mode, al.events())
-    el, er = envelope(left), envelope(right)
+    el, er = harness.envelope(left), harness.envelope(right)
     onset = first_above(el, 1000, 100)       # caller speech (10 ms units)
     if onset is None:
         t.check(False, "%s: caller speech found in the recording" % mode)
@@ -252,7 +206,7 @@ def echo(t):
                                  _extra=("-rtp_echo",))
     t.check(not al.events_of("barge_in"), "echo: no barge-in",
             al.events())
-    er = envelope(right)
+    er = harness.envelope(right)
     talk = sum(1 for v in er if v > 1000) * 10
     t.check(talk > 2500, "echo: the greeting played out (%d ms of "
             "agent speech)" % talk)

@@ -19,22 +19,11 @@ import sys
 import wave
 import harness
 
+speech = harness.speech_wav
+silence = harness.silence_wav
+
 RATE = 16000
 KEY = "sk-integ-Failover7Secret"
-
-
-def read_rec(path):
-    w = wave.open(path, "rb")
-    data = w.readframes(w.getnframes())
-    w.close()
-    s = struct.unpack("<%dh" % (len(data) // 2), data)
-    return list(s[0::2]), list(s[1::2])
-
-
-def envelope(x, ms=10):
-    n = RATE * ms // 1000
-    return [(sum(v * v for v in x[i:i + n]) / n) ** 0.5
-            for i in range(0, len(x) - n + 1, n)]
 
 
 def goertzel(x, f):
@@ -63,42 +52,13 @@ def start_server(t, mode, n):
     return p, port, rec
 
 
-def scenario(t):
-    src = os.path.join(harness.SCENARIOS, "uac_basic.xml")
-    dst = os.path.join(t.dir, "uac_once.xml")
-    with open(src) as f:
-        x = f.read().replace("tone_ulaw.wav,-1,0", "tone_ulaw.wav,1,0")
-    with open(dst, "w") as f:
-        f.write(x)
-    return dst
-
-
-def flite(t, text, name):
-    raw = os.path.join(t.dir, name + "_raw.wav")
-    out = os.path.join(t.dir, name + ".wav")
-    subprocess.run(["flite", "-voice", "slt", "-t", text, "-o", raw],
-                   check=True, capture_output=True, timeout=30)
-    subprocess.run(["sox", raw, "-r", "16000", "-c", "1", "-b", "16", out,
-                    "silence", "1", "0.01", "0.5%", "reverse",
-                    "silence", "1", "0.01", "0.5%", "reverse"],
-                   check=True, capture_output=True, timeout=30)
-    return out
-
-
-def silence(t, secs, name):
-    out = os.path.join(t.dir, name + ".wav")
-    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", out,
-                    "trim", "0", str(secs)], check=True, capture_output=True)
-    return out
-
-
 def body(t):
     srv, port, recfile = start_server(t, "failafter", 1)
     t.check(port is not None, "fake OpenAI server started", srv.stderr())
     if port is None:
         return
     # caller: quiet while the greeting plays, one question, then quiet
-    parts = [silence(t, 2.5, "s1"), flite(t, "Hello, can you hear me?",
+    parts = [silence(t, 2.5, "s1"), speech(t, "Hello, can you hear me?",
                                           "u1"), silence(t, 6, "s2")]
     cat = os.path.join(t.dir, "caller_16k.wav")
     subprocess.run(["sox"] + parts + [cat], check=True, capture_output=True)
@@ -115,7 +75,7 @@ def body(t):
                      tts="openai", tts_url="http://127.0.0.1:%d" % port,
                      tts_api_key=KEY, tts_fallback="auto",
                      greeting_incoming="Hi.")
-    r = t.sipp(scenario(t), al.sip_udp, calls=1, duration_ms=10000,
+    r = t.sipp(harness.once_scenario(t), al.sip_udp, calls=1, duration_ms=10000,
                timeout=40, name="sipp_failover")
     t.check(r.ok and r.successful == 1, "call succeeded", r)
     al.wait_events("call_ended", 1, timeout=10)
@@ -154,8 +114,8 @@ def body(t):
     t.check(len(files) == 1, "call recorded", files)
     if len(files) != 1:
         return
-    left, right = read_rec(files[0])
-    env = envelope(right)
+    left, right = harness.read_stereo_rec(files[0])
+    env = harness.envelope(right)
     thr = 300
     on = next((i for i, v in enumerate(env) if v > thr), None)
     t.check(on is not None, "agent audio found")
@@ -173,7 +133,7 @@ def body(t):
     if tone_end is None:
         return
     # caller speech ends -> the reply follows in the fallback voice
-    lenv = envelope(left)
+    lenv = harness.envelope(left)
     speech_end = max((i for i, v in enumerate(lenv) if v > 1000),
                      default=None)
     nxt = next((i for i in range(tone_end, len(env)) if env[i] > thr),
@@ -184,9 +144,9 @@ def body(t):
         return
     t.note("caller speech end -> reply audio: %d ms (hangover 700 ms, "
            "STT, brain, failover)" % ((nxt - speech_end) * 10))
-    speech = sum(1 for v in env[nxt:] if v > thr) * 10
-    t.check(speech > 800, "the fallback voice spoke the reply (%d ms of "
-            "audio)" % speech)
+    spoken = sum(1 for v in env[nxt:] if v > thr) * 10
+    t.check(spoken > 800, "the fallback voice spoke the reply (%d ms of "
+            "audio)" % spoken)
     rest = right[nxt * 160:(nxt + 60) * 160]
     t.check(goertzel(rest, 1000) < 0.2 * p1k, "the reply is not the "
             "server's tone (it is the fallback voice)")
