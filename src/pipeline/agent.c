@@ -164,7 +164,7 @@ struct agent {
 	agent_turn_h *turnh;
 	void *turn_arg;
 	/* timers */
-	struct tmr tmr_barge, tmr_filler, tmr_reprompt, tmr_max;
+	struct tmr tmr_barge, tmr_filler, tmr_reprompt, tmr_max, tmr_hangup;
 	unsigned reprompts;
 	unsigned filler_idx;
 };
@@ -889,12 +889,23 @@ bool agent_idle(const struct agent *a)
 }
 
 
+static void hangup_tmr_handler(void *arg)
+{
+	struct agent *a = arg;
+
+	/* may free the agent: nothing touches it after this */
+	a->port->hangup(a->portarg, "local_bye");
+}
+
+
 static void agent_check_hangup(struct agent *a)
 {
 	if (a->hangup_after && !a->tts_jobs &&
 	    a->port->level(a->portarg) == 0 && !a->closing) {
 		a->hangup_after = false;
-		a->port->hangup(a->portarg, "local_bye");
+		/* not from inside our own frame handler: hanging up frees
+		 * the agent */
+		tmr_start(&a->tmr_hangup, 0, hangup_tmr_handler, a);
 	}
 }
 
@@ -1028,6 +1039,7 @@ static void agent_destructor(void *data)
 	tmr_cancel(&a->tmr_filler);
 	tmr_cancel(&a->tmr_reprompt);
 	tmr_cancel(&a->tmr_max);
+	tmr_cancel(&a->tmr_hangup);
 	if (a->tts)
 		atomic_store(&a->tts->gen, 0xffffffffu);
 	mem_deref(a->pl);
@@ -1068,6 +1080,7 @@ int agent_alloc(struct agent **ap, const struct port_ops *ops, void *port,
 	tmr_init(&a->tmr_filler);
 	tmr_init(&a->tmr_reprompt);
 	tmr_init(&a->tmr_max);
+	tmr_init(&a->tmr_hangup);
 
 	a->ref = mem_zalloc(sizeof(*a->ref), NULL);
 	a->stt = mem_zalloc(sizeof(*a->stt), stt_sess_destructor);
