@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <pthread.h>
 #include <re.h>
+#include "core/events.h"
 #include "core/log.h"
 
 #define LOG_MAX_SECRETS 64
@@ -135,27 +136,6 @@ const char *log_mask_number(char *buf, size_t sz, const char *num)
 }
 
 
-static size_t json_escape(char *dst, size_t dsz, const char *src)
-{
-	size_t o = 0;
-
-	for (; *src && o + 7 < dsz; src++) {
-		unsigned char c = (unsigned char)*src;
-		if (c == '"' || c == '\\') {
-			dst[o++] = '\\';
-			dst[o++] = (char)c;
-		}
-		else if (c < 0x20) {
-			o += (size_t)snprintf(dst + o, dsz - o, "\\u%04x", c);
-		}
-		else {
-			dst[o++] = (char)c;
-		}
-	}
-	dst[o] = '\0';
-	return o;
-}
-
 
 void log_msg(enum log_level lvl, const char *module, const char *callid,
 	     const char *fmt, ...)
@@ -184,7 +164,7 @@ void log_msg(enum log_level lvl, const char *module, const char *callid,
 
 	if (log_fmt == LOG_FMT_JSON) {
 		char emsg[LOG_LINE_MAX * 2 - 256];
-		json_escape(emsg, sizeof(emsg), msg);
+		events_esc(emsg, sizeof(emsg), msg);
 		n = snprintf(line, sizeof(line),
 			     "{\"ts\":\"%s\",\"level\":\"%s\",\"module\":\"%s\""
 			     "%s%s%s,\"msg\":\"%s\"}\n",

@@ -22,7 +22,6 @@ enum {
 	PLAYQ_SECS = 8,             /* agent audio queued at most (TTS waits) */
 	RTP_HDR = 12,
 	SRTP_ROOM = 16,             /* auth tag + MKI headroom             */
-	LATE_HIST = 2048,           /* lateness histogram buckets (10 us)  */
 	LATCH_WINDOW_MS = 3000,
 	INBAND_MIN_PEAK = 300,      /* about -40 dBFS                      */
 	MCLOCK_SLOTS = 4,           /* streams spread over the 20 ms       */
@@ -78,9 +77,6 @@ static struct {
 	int tfd;                    /* timerfd driving the clock           */
 	struct pacer pacer;
 	uint64_t now_ms;            /* monotonic time of the last tick     */
-	bool running;
-	uint64_t late_hist[LATE_HIST];
-	uint64_t late_count, late_max;
 } mclock = {.tfd = -1};
 
 
@@ -727,9 +723,6 @@ static void mstream_tick(struct mstream *ms, uint64_t now_ms)
 			send_packet(ms, (uint8_t)ms->res.te_tx_pt, marker,
 				    ms->tx_ts - ago * ci->ts_per_frame,
 				    ev, sizeof(ev));
-			if (end) {
-				/* RFC 4733: end packet sent 3 times */
-			}
 		}
 		else {
 			len = sizeof(buf);
@@ -781,7 +774,7 @@ static void mclock_arm(void)
  * wakes us with microsecond precision. */
 static void mclock_handler(int flags, void *arg)
 {
-	uint64_t now, late, expirations;
+	uint64_t now, expirations;
 	struct le *le;
 	(void)flags;
 	(void)arg;
@@ -792,12 +785,7 @@ static void mclock_handler(int flags, void *arg)
 
 	now = now_us();
 	mclock.now_ms = now / 1000;
-	if (pacer_due(&mclock.pacer, now, &late)) {
-		mclock.late_hist[late / 10 < LATE_HIST ?
-				 late / 10 : LATE_HIST - 1]++;
-		mclock.late_count++;
-		if (late > mclock.late_max)
-			mclock.late_max = late;
+	if (pacer_due(&mclock.pacer, now, NULL)) {
 
 		/* each tick serves one slot: a stream is served every
 		 * MCLOCK_SLOTS ticks = 20 ms, and a tick's work is a quarter
@@ -837,7 +825,6 @@ int mclock_init(void)
 		mclock.tfd = -1;
 		return err;
 	}
-	mclock.running = true;
 	mclock_arm();
 	return 0;
 }
@@ -850,34 +837,8 @@ void mclock_close(void)
 		close(mclock.tfd);
 		mclock.tfd = -1;
 	}
-	mclock.running = false;
 }
 
-
-void mclock_lateness(uint64_t *count, uint64_t *p50_us, uint64_t *p99_us,
-		     uint64_t *max_us)
-{
-	uint64_t acc = 0, n = mclock.late_count;
-	bool got50 = false, got99 = false;
-
-	if (count)
-		*count = n;
-	if (max_us)
-		*max_us = mclock.late_max;
-	for (size_t i = 0; i < LATE_HIST && n; i++) {
-		acc += mclock.late_hist[i];
-		if (!got50 && acc * 100 >= n * 50) {
-			got50 = true;
-			if (p50_us)
-				*p50_us = i * 10;
-		}
-		if (!got99 && acc * 100 >= n * 99) {
-			got99 = true;
-			if (p99_us)
-				*p99_us = i * 10;
-		}
-	}
-}
 
 
 int mstream_start(struct mstream *ms)

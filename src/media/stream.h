@@ -100,9 +100,6 @@ uint16_t mstream_lport(const struct mstream *ms);
 /* Global 20 ms media clock. */
 int  mclock_init(void);
 void mclock_close(void);
-/* Outbound packet timing: record per-tick lateness (us) for benchmarks */
-void mclock_lateness(uint64_t *count, uint64_t *p50_us, uint64_t *p99_us,
-		     uint64_t *max_us);
 
 const char *dtmf_source_name(enum dtmf_source src);
 

@@ -771,13 +771,7 @@ static void vad_process(struct proc *p, struct frame *f, enum frame_dir d)
 }
 
 
-static void vad_interrupt(struct proc *p)
-{
-	(void)p;
-}
-
-
-static const struct proc_ops vad_proc = {"vad", vad_process, vad_interrupt};
+static const struct proc_ops vad_proc = {"vad", vad_process, NULL};
 
 
 /* ------------------------------------------------------- turn-taking */

@@ -144,7 +144,6 @@ static void close_tmr_handler(void *arg)
 		    (unsigned long long)st.rx_packets,
 		    (unsigned long long)st.tx_packets, st.lost, st.concealed,
 		    st.jitter_ms, st.remote_lost, st.rtcp_rx);
-	ua_call_ended(call);
 	mem_deref(call);
 }
 

@@ -229,7 +229,6 @@ static void reg_resp_handler(int err, const struct sip_msg *msg, void *arg)
 
 	/* libre would retry on its own schedule: replace it with ours */
 	tmr_start(&acc->tmr, 0, drop_tmr_handler, acc);
-	(void)delay;
 }
 
 

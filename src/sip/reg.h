@@ -20,7 +20,6 @@ int  reg_init(const struct conf *conf, const char *transport_param);
 void reg_shutdown(void);
 void reg_close(void);
 unsigned reg_count(void);
-bool reg_any_pending(void);
 
 struct account *account_get(unsigned idx);
 const char *account_aor(const struct account *acc);    /* sip:ext@host */

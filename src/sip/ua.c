@@ -58,7 +58,6 @@ static struct {
 	uint64_t drain_deadline;
 	ua_exit_h *exith;
 	void *exit_arg;
-	bool tls_verify_failed;
 	bool sip_closed;      /* sip_close(false) consumed our reference */
 	bool sip_exited;      /* ...and libre handed it back via exith   */
 } ua;
@@ -75,17 +74,6 @@ struct sipsess_sock *ua_sessock(void)
 	return ua.sock;
 }
 
-
-bool ua_draining(void)
-{
-	return ua.draining;
-}
-
-
-unsigned ua_call_count(void)
-{
-	return call_count();
-}
 
 
 /* --- configuration helpers --- */
@@ -237,7 +225,6 @@ static int tls_verify_cb(int ok, X509_STORE_CTX *xctx)
 		log_error(MOD, NULL, "TLS: server certificate rejected: %s "
 			  "(depth %d)", X509_verify_cert_error_string(e),
 			  X509_STORE_CTX_get_error_depth(xctx));
-		ua.tls_verify_failed = true;
 	}
 	return ok;
 }
@@ -650,12 +637,6 @@ void ua_print_banner(void)
 			 "sip_inbound_allow only");
 }
 
-
-void ua_call_ended(struct call *call)
-{
-	/* the drain timer polls call_count(); nothing to do here yet */
-	(void)call;
-}
 
 
 static void drain_check(void *arg);

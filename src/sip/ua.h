@@ -34,8 +34,6 @@ void ua_close(void);
 /* Graceful drain: 503 for new INVITEs, unregister, BYE calls after
  * drain_secs; exith is called once everything is done. */
 void ua_shutdown(ua_exit_h *exith, void *arg);
-bool ua_draining(void);
-unsigned ua_call_count(void);
 /* Print listening addresses and how to call us (for `run`). */
 void ua_print_banner(void);
 
@@ -48,6 +46,5 @@ const char *call_outcome_name(enum call_outcome o);
 /* internal, for call.c and reg.c */
 struct sip *ua_sip(void);
 struct sipsess_sock *ua_sessock(void);
-void ua_call_ended(struct call *call);
 
 #endif
