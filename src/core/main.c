@@ -247,15 +247,13 @@ static void outcome_handler(struct call *call, enum call_outcome o,
 }
 
 
-static void events_call_watch(const char *json, void *arg)
+static void call_end_handler(struct call *call, void *arg)
 {
+	(void)call;
 	(void)arg;
 	/* `call`: stop once our call has ended */
-	if (run.outcall && strstr(json, "\"event\":\"call_ended\"") &&
-	    strstr(json, call_id(run.outcall))) {
-		run.outcall = NULL;
-		tmr_start(&run.tmr, 0, call_done_tmr, NULL);
-	}
+	run.outcall = NULL;
+	tmr_start(&run.tmr, 0, call_done_tmr, NULL);
 }
 
 
@@ -330,9 +328,11 @@ static int cmd_run(const struct opts *o, bool one_call)
 		tmr_init(&run.tmr);
 		run.duration = o->duration ? o->duration : 30;
 		run.exit_code = 1;
-		events_subscribe(events_call_watch, NULL);
 		err = ua_connect(&run.outcall, o->uri, 0, outcome_handler,
 				 NULL);
+		if (!err)
+			call_set_end_handler(run.outcall, call_end_handler,
+					     NULL);
 		if (err) {
 			log_error(MOD, NULL, "cannot place the call: %m", err);
 			printf("{\"outcome\":\"failed\",\"sip_code\":0}\n");

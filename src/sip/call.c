@@ -30,6 +30,8 @@ struct call {
 	struct tmr tmr_ring;
 	const char *end_reason;
 	call_outcome_h *outcomeh;
+	call_end_h *endh;
+	void *end_arg;
 	void *arg;
 	bool outcome_sent;
 	uint64_t start_ms;
@@ -69,6 +71,15 @@ static void destructor(void *arg)
 	mem_deref(call->ms);
 	mem_deref(call->answer);
 	mem_deref(call->app);
+}
+
+
+void call_set_end_handler(struct call *call, call_end_h *h, void *arg)
+{
+	if (!call)
+		return;
+	call->endh = h;
+	call->end_arg = arg;
 }
 
 
@@ -144,6 +155,8 @@ static void close_tmr_handler(void *arg)
 		    (unsigned long long)st.rx_packets,
 		    (unsigned long long)st.tx_packets, st.lost, st.concealed,
 		    st.jitter_ms, st.remote_lost, st.rtcp_rx);
+	if (call->endh)
+		call->endh(call, call->end_arg);
 	mem_deref(call);
 }
 

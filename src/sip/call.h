@@ -40,6 +40,9 @@ int  call_connect(struct call **callp, const char *to_uri,
 
 /* Hang up with BYE (or CANCEL / 480 before answer). */
 void call_hangup(struct call *call, const char *reason);
+/* Called once when the call has ended, just before it is freed. */
+typedef void (call_end_h)(struct call *call, void *arg);
+void call_set_end_handler(struct call *call, call_end_h *h, void *arg);
 const char *call_id(const struct call *call);
 enum call_state call_state(const struct call *call);
 struct mstream *call_media(struct call *call);
