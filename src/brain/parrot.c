@@ -15,8 +15,7 @@ struct parrot {
 	struct tmr tmr;
 	uint32_t turn_id;
 	char reply[1200];
-	brain_reply_h *h;
-	void *arg;
+	struct brain_host host;
 };
 
 
@@ -32,19 +31,24 @@ static void delay_handler(void *arg)
 {
 	struct parrot *p = arg;
 
-	p->h(p->turn_id, p->reply, false, p->arg);
-	p->h(p->turn_id, NULL, true, p->arg);
+	p->host.reply(p->turn_id, p->reply, false, p->host.arg);
+	p->host.reply(p->turn_id, NULL, true, p->host.arg);
 }
 
 
 static int parrot_alloc(void **stp, const struct conf *conf,
-			const struct brain_call *call)
+			const struct brain_call *call,
+			const struct brain_host *host)
 {
-	struct parrot *p = mem_zalloc(sizeof(*p), parrot_destructor);
+	struct parrot *p;
 
+	if (!host || !host->reply)
+		return EINVAL;
+	p = mem_zalloc(sizeof(*p), parrot_destructor);
 	if (!p)
 		return ENOMEM;
 	tmr_init(&p->tmr);
+	p->host = *host;
 	p->delay_ms = conf ? (uint32_t)conf_int(conf, "parrot_delay_ms") : 0;
 	str_ncpy(p->lang, call && call->language ? call->language : "en",
 		 sizeof(p->lang));
@@ -53,23 +57,24 @@ static int parrot_alloc(void **stp, const struct conf *conf,
 }
 
 
-static int parrot_turn(void *st, uint32_t turn_id, const char *transcript,
-		       brain_reply_h *h, void *arg)
+static int parrot_turn(void *st, const struct brain_turn *turn)
 {
 	struct parrot *p = st;
+	bool de = !strcmp(p->lang, "de");
 
-	re_snprintf(p->reply, sizeof(p->reply), "%s %s.",
-		    !strcmp(p->lang, "de") ? "Sie sagten:" : "You said:",
-		    transcript);
+	if (turn->kind == BRAIN_DTMF)
+		re_snprintf(p->reply, sizeof(p->reply), "%s.",
+			    de ? "Sie haben eine Taste gedrückt" :
+			    "You pressed a key");   /* digits are not echoed */
+	else
+		re_snprintf(p->reply, sizeof(p->reply), "%s %s.",
+			    de ? "Sie sagten:" : "You said:", turn->text);
+	p->turn_id = turn->id;
 	if (p->delay_ms) {
-		p->turn_id = turn_id;
-		p->h = h;
-		p->arg = arg;
 		tmr_start(&p->tmr, p->delay_ms, delay_handler, p);
 		return 0;
 	}
-	h(turn_id, p->reply, false, arg);
-	h(turn_id, NULL, true, arg);
+	delay_handler(p);
 	return 0;
 }
 
@@ -83,23 +88,8 @@ static void parrot_cancel(void *st)
 
 
 const struct brain_ops brain_parrot = {
-	"parrot", parrot_alloc, parrot_turn, parrot_cancel
+	.name = "parrot",
+	.alloc = parrot_alloc,
+	.turn = parrot_turn,
+	.cancel = parrot_cancel,
 };
-
-static const struct brain_ops *brains[] = {&brain_parrot, NULL};
-
-
-const struct brain_ops *brain_find(const char *name)
-{
-	for (size_t i = 0; name && brains[i]; i++) {
-		if (!strcmp(brains[i]->name, name))
-			return brains[i];
-	}
-	return NULL;
-}
-
-
-const char *brain_names(void)
-{
-	return "parrot";
-}

@@ -138,6 +138,7 @@ struct agent {
 	bool stt_busy;
 	/* brain */
 	void *brain_st;
+	struct brain_host host;
 	uint32_t turn_id;
 	/* TTS */
 	struct tts_sess *tts;
@@ -486,7 +487,10 @@ static void say(struct agent *a, const char *text, int flags)
 static void brain_process(struct proc *p, struct frame *f, enum frame_dir d)
 {
 	struct agent *a = proc_state(p);
+	struct brain_turn bt;
+	int err;
 
+	memset(&bt, 0, sizeof(bt));
 	if (f->type != FRAME_TRANSCRIPT) {
 		proc_push(p, f, d);
 		return;
@@ -501,8 +505,26 @@ static void brain_process(struct proc *p, struct frame *f, enum frame_dir d)
 	if (cfg.nfillers && cfg.filler_delay_ms)
 		tmr_start(&a->tmr_filler, cfg.filler_delay_ms,
 			  filler_tmr_handler, a);
-	if (cfg.brain->turn(a->brain_st, a->turn_id, f->text,
-			    brain_reply_handler, a))
+	bt.id = a->turn_id;
+	bt.kind = BRAIN_SPEECH;
+	bt.text = f->text;
+	bt.ts_ms = wall_ms();
+	err = brain_external_turn(a->callid, &bt, &a->host);
+	if (err == ENOENT)
+		err = cfg.brain->turn(a->brain_st, &bt);
+	if (err)
+		say(a, prompt("sorry"), 0);
+}
+
+
+/* An external agent gave up on a turn: the configured brain takes it. */
+static void brain_fallback(void *arg, const struct brain_turn *turn)
+{
+	struct agent *a = arg;
+
+	if (a->closing || turn->id != a->turn_id)
+		return;
+	if (cfg.brain->turn(a->brain_st, turn))
 		say(a, prompt("sorry"), 0);
 }
 
@@ -1108,10 +1130,16 @@ int agent_alloc(struct agent **ap, const struct port_ops *ops, void *port,
 		goto out;
 	}
 
+	memset(&bc, 0, sizeof(bc));
 	bc.callid = a->callid;
 	bc.language = cfg.language;
 	bc.outbound = outbound;
-	err = cfg.brain->alloc(&a->brain_st, cfg.conf, &bc);
+	bc.group = "receptionist";
+	bc.caller_redacted = "";
+	a->host.reply = brain_reply_handler;
+	a->host.fallback = brain_fallback;
+	a->host.arg = a;
+	err = cfg.brain->alloc(&a->brain_st, cfg.conf, &bc, &a->host);
 	if (err)
 		goto out;
 
