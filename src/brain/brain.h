@@ -123,7 +123,16 @@ char *brain_instructions_take(const char *callid);
  * from an untrusted source: it is screened and presented as untrusted. */
 int  brain_context_add(const char *callid, const char *text, bool trusted);
 void brain_context_clear(const char *callid);
-/* The call ended: forget its instructions and context. */
+/* The injected context of callid for the prompt: trusted facts first,
+ * then untrusted text, each block labelled; NULL if none.  Caller frees
+ * with mem_deref. */
+char *brain_context_get(const char *callid);
+/* The task of an outbound call (place_call, API, CLI): set by whoever
+ * places the call, right after call_connect(), read when the call is
+ * answered (struct brain_call.objective).  NULL clears. */
+int  brain_objective_set(const char *callid, const char *objective);
+const char *brain_objective(const char *callid);
+/* The call ended: forget its instructions, context and objective. */
 void brain_call_forget(const char *callid);
 
 /* --- external agents (the agent WebSocket): a call taken over gets its

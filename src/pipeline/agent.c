@@ -4,7 +4,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <re.h>
 #include <speex/speex_echo.h>
 #include <speex/speex_preprocess.h>
@@ -16,8 +18,23 @@
 #include "engines/engine.h"
 #include "pipeline/agent.h"
 #include "media/playq.h"
+#include "media/wav.h"
 #include "pipeline/frame.h"
 #include "pipeline/textnorm.h"
+/* the tools executor (actions) and the caller's class (policy) land in
+ * their own modules; until they do, calls get no tools and the default
+ * class */
+#if defined(__has_include)
+#if __has_include("brain/tools.h")
+#include "brain/tools.h"
+#define AGENT_HAVE_TOOLS 1
+#endif
+#if __has_include("policy/policy.h")
+#include "policy/policy.h"
+#include "sip/call.h"
+#define AGENT_HAVE_POLICY 1
+#endif
+#endif
 
 #define MOD "agent"
 
@@ -31,6 +48,9 @@ enum {
 	AEC_TAIL = 3200,            /* 200 ms echo tail                    */
 	TTS_LEAD_SILENCE = 64,      /* about -54 dBFS                      */
 	ONSET_MIN_MS = 60,          /* energy onset that barges in (full)  */
+	DTMF_MAX = 32,              /* digits of one keypad turn           */
+	DTMF_GAP_MS = 2000,         /* pause that ends a keypad turn       */
+	UTT_MAX_SAMPLES = 16000 * 30, /* kept audio of one utterance      */
 };
 
 enum barge_mode { BARGE_GATED = 0, BARGE_FULL, BARGE_OFF };
@@ -57,6 +77,7 @@ static struct {
 	uint32_t reprompt_secs, reprompt_max;
 	uint32_t max_call_secs;
 	bool aec;
+	char audio_dir[256];        /* kept caller audio (keep_audio)      */
 } cfg;
 
 struct agent;
@@ -93,6 +114,9 @@ struct stt_job {
 	struct stt_result res;
 	uint32_t turn_id;
 	struct agent_ref *ref;
+	int16_t *utt;               /* keep_audio: the whole utterance    */
+	size_t utt_n;
+	char audio_path[300];       /* written here if utt               */
 };
 
 struct tts_job {
@@ -140,6 +164,25 @@ struct agent {
 	void *brain_st;
 	struct brain_host host;
 	uint32_t turn_id;
+	struct call *call;            /* NULL in `agentline pipeline`    */
+	struct tools *tools;          /* the tool executor, if any       */
+	enum stt_mode listen_mode;    /* for the next utterance          */
+	char *pending;                /* the turn in flight, until its reply
+					 starts (joined with the next)   */
+	enum brain_input pending_kind;
+	bool reply_started, in_flight;
+	char dtmf[DTMF_MAX + 1];      /* keypad digits being collected   */
+	size_t dtmf_n;
+	struct tmr tmr_dtmf;
+	int16_t *utt;                 /* keep_audio: this utterance      */
+	size_t utt_n;
+	unsigned utt_seq;
+	char *audio_path;             /* of the last transcript          */
+	struct {                      /* what struct brain_call points at */
+		char group[32], persona[32], redacted[16], key[40];
+		char dialled[40];
+		char *objective;
+	} bc;
 	/* TTS */
 	struct tts_sess *tts;
 	struct sentsplit *split;
@@ -452,6 +495,9 @@ static void brain_reply_handler(uint32_t turn_id, const char *text,
 	if (a->closing || turn_id != a->turn_id)
 		return;   /* an interrupted turn */
 	if (text && *text) {
+		/* the reply has started: a new utterance is a new turn */
+		a->reply_started = true;
+		a->pending = mem_deref(a->pending);
 		if (!a->t.first_text)
 			a->t.first_text = wall_ms();
 		str_ncpy(a->t.reply + strlen(a->t.reply), text,
@@ -461,6 +507,10 @@ static void brain_reply_handler(uint32_t turn_id, const char *text,
 			proc_push(a->p_brain, f, FRAME_DOWN);
 			mem_deref(f);
 		}
+	}
+	if (final) {
+		a->in_flight = false;
+		a->pending = mem_deref(a->pending);
 	}
 	if (final && 0 == frame_alloc(&f, FRAME_REPLY_END,
 				      pipeline_gen(a->pl))) {
@@ -484,36 +534,155 @@ static void say(struct agent *a, const char *text, int flags)
 }
 
 
+/* Drop the turn in flight: its late replies and pending tool calls. */
+static void brain_cancel(struct agent *a)
+{
+	a->turn_id++;   /* late replies of the old turn are ignored */
+	a->in_flight = false;
+#ifdef AGENT_HAVE_TOOLS
+	tools_cancel(a->tools);
+#endif
+	if (cfg.brain->cancel)
+		cfg.brain->cancel(a->brain_st);
+}
+
+
+/* Hand a turn to the brain (an external agent first).  A caller who
+ * speaks again before the reply has started gets one turn with both
+ * utterances: nothing said is dropped. */
+static void turn_submit(struct agent *a, enum brain_input kind,
+			const char *text, const char *audio_path)
+{
+	struct brain_turn bt;
+	char *joined = NULL;
+	int err;
+
+	tmr_cancel(&a->tmr_filler);
+	if (kind == BRAIN_SPEECH && a->pending && !a->reply_started &&
+	    a->pending_kind == BRAIN_SPEECH) {
+		if (a->in_flight)
+			brain_cancel(a);
+		if (re_sdprintf(&joined, "%s %s", a->pending, text))
+			joined = NULL;
+		else
+			text = joined;
+		log_info(MOD, a->callid, "the caller spoke again before the "
+			 "reply: one turn with both utterances");
+	}
+	else if (a->in_flight) {
+		brain_cancel(a);
+	}
+
+	a->turn_id++;
+	a->pending = mem_deref(a->pending);
+	if (str_dup(&a->pending, text))
+		a->pending = NULL;
+	a->pending_kind = kind;
+	a->reply_started = false;
+	a->in_flight = true;
+	if (cfg.nfillers && cfg.filler_delay_ms)
+		tmr_start(&a->tmr_filler, cfg.filler_delay_ms,
+			  filler_tmr_handler, a);
+
+	memset(&bt, 0, sizeof(bt));
+	bt.id = a->turn_id;
+	bt.kind = kind;
+	bt.text = text;
+	bt.audio_path = audio_path;
+	bt.ts_ms = (uint64_t)time(NULL) * 1000;
+	err = brain_external_turn(a->callid, &bt, &a->host);
+	if (err == ENOENT)
+		err = cfg.brain->turn(a->brain_st, &bt);
+	if (err) {
+		log_warn(MOD, a->callid, "brain: turn failed: %m", err);
+		a->in_flight = false;
+		a->pending = mem_deref(a->pending);
+		say(a, prompt("sorry"), 0);
+	}
+	mem_deref(joined);
+}
+
+
+static void dtmf_flush(struct agent *a)
+{
+	tmr_cancel(&a->tmr_dtmf);
+	if (!a->dtmf_n)
+		return;
+	a->dtmf[a->dtmf_n] = '\0';
+	a->dtmf_n = 0;
+
+	/* a turn record without the digits (they are never logged) */
+	turn_report(a);
+	memset(&a->t, 0, sizeof(a->t));
+	a->t.id = ++a->turn_seq;
+	a->t.transcript = wall_ms();
+	str_ncpy(a->t.transcript_text, "(keypad)",
+		 sizeof(a->t.transcript_text));
+	turn_submit(a, BRAIN_DTMF, a->dtmf, NULL);
+	memset(a->dtmf, 0, sizeof(a->dtmf));
+}
+
+
+static void dtmf_tmr_handler(void *arg)
+{
+	dtmf_flush(arg);
+}
+
+
+/* Keypad digits make one turn: up to '#' or a short pause. */
+static void dtmf_collect(struct agent *a, char digit)
+{
+	tmr_cancel(&a->tmr_reprompt);
+	a->reprompts = 0;
+	if (digit == '#') {
+		if (!a->dtmf_n)
+			a->dtmf[a->dtmf_n++] = digit;
+		dtmf_flush(a);
+		return;
+	}
+	a->dtmf[a->dtmf_n++] = digit;
+	if (a->dtmf_n >= DTMF_MAX)
+		dtmf_flush(a);
+	else
+		tmr_start(&a->tmr_dtmf, DTMF_GAP_MS, dtmf_tmr_handler, a);
+}
+
+
 static void brain_process(struct proc *p, struct frame *f, enum frame_dir d)
 {
 	struct agent *a = proc_state(p);
-	struct brain_turn bt;
-	int err;
+	char *audio = a->audio_path;
 
-	memset(&bt, 0, sizeof(bt));
+	if (f->type == FRAME_DTMF && d == FRAME_DOWN) {
+		dtmf_collect(a, f->digit);
+		proc_push(p, f, d);
+		return;
+	}
 	if (f->type != FRAME_TRANSCRIPT) {
 		proc_push(p, f, d);
 		return;
 	}
 
+	a->audio_path = NULL;
 	tmr_cancel(&a->tmr_filler);
 	if (!*f->text) {
-		say(a, prompt("sorry"), 0);
+		/* nothing heard: a turn a barge-in cut short is still owed
+		 * its answer */
+		if (a->pending && !a->in_flight && !a->reply_started) {
+			char *text = a->pending;
+
+			a->pending = NULL;
+			turn_submit(a, a->pending_kind, text, NULL);
+			mem_deref(text);
+		}
+		else {
+			say(a, prompt("sorry"), 0);
+		}
+		mem_deref(audio);
 		return;
 	}
-	a->turn_id++;
-	if (cfg.nfillers && cfg.filler_delay_ms)
-		tmr_start(&a->tmr_filler, cfg.filler_delay_ms,
-			  filler_tmr_handler, a);
-	bt.id = a->turn_id;
-	bt.kind = BRAIN_SPEECH;
-	bt.text = f->text;
-	bt.ts_ms = wall_ms();
-	err = brain_external_turn(a->callid, &bt, &a->host);
-	if (err == ENOENT)
-		err = cfg.brain->turn(a->brain_st, &bt);
-	if (err)
-		say(a, prompt("sorry"), 0);
+	turn_submit(a, BRAIN_SPEECH, f->text, audio);
+	mem_deref(audio);
 }
 
 
@@ -529,13 +698,50 @@ static void brain_fallback(void *arg, const struct brain_turn *turn)
 }
 
 
+static int brain_tool(void *arg, uint32_t turn_id, const char *name,
+		      const char *args, brain_tool_h *done, void *done_arg)
+{
+	struct agent *a = arg;
+
+	if (a->closing || turn_id != a->turn_id)
+		return ECANCELED;
+#ifdef AGENT_HAVE_TOOLS
+	if (a->tools)
+		return tools_run(a->tools, turn_id, name, args, done,
+				 done_arg);
+#else
+	(void)name;
+	(void)args;
+	(void)done;
+	(void)done_arg;
+#endif
+	return ENOSYS;
+}
+
+
+static void brain_listen(void *arg, const char *mode)
+{
+	struct agent *a = arg;
+
+	if (!mode || !strcmp(mode, "free"))
+		a->listen_mode = STT_MODE_FREE;
+	else if (!strcmp(mode, "digits"))
+		a->listen_mode = STT_MODE_DIGITS;
+	else if (!strcmp(mode, "yesno"))
+		a->listen_mode = STT_MODE_YESNO;
+	else
+		log_warn(MOD, a->callid, "brain: unknown listen mode \"%s\"",
+			 mode);
+}
+
+
 static void brain_interrupt(struct proc *p)
 {
 	struct agent *a = proc_state(p);
 
-	a->turn_id++;   /* late replies of the old turn are ignored */
-	if (cfg.brain->cancel)
-		cfg.brain->cancel(a->brain_st);
+	/* a turn whose reply had not started stays pending: the caller's
+	 * next utterance joins it */
+	brain_cancel(a);
 }
 
 
@@ -560,6 +766,19 @@ static void stt_job_destructor(void *data)
 	mem_deref(j->sess);
 	mem_deref(j->pcm);
 	mem_deref(j->ref);
+	mem_deref(j->utt);
+}
+
+
+/* worker thread: keep_audio */
+static void utt_write(struct stt_job *j)
+{
+	struct wav_writer *w = NULL;
+
+	if (wav_writer_open(&w, j->audio_path, 16000, 1) ||
+	    wav_writer_write(w, j->utt, j->utt_n))
+		j->audio_path[0] = '\0';
+	mem_deref(w);
 }
 
 
@@ -581,6 +800,8 @@ static int stt_work(void *arg)
 	if (j->finish) {
 		err = s->ops->finish(s->st, &j->res);
 		s->started = false;
+		if (j->utt)
+			utt_write(j);
 	}
 	return err;
 }
@@ -615,6 +836,10 @@ static void stt_done(int err, void *arg)
 	a->t.transcript = wall_ms();
 	str_ncpy(a->t.transcript_text, j->res.text,
 		 sizeof(a->t.transcript_text));
+	a->audio_path = mem_deref(a->audio_path);
+	if (j->utt && j->audio_path[0] &&
+	    str_dup(&a->audio_path, j->audio_path))
+		a->audio_path = NULL;
 	if (0 == frame_text(&f, FRAME_TRANSCRIPT, j->res.text,
 			    pipeline_gen(a->pl))) {
 		proc_push(a->p_stt, f, FRAME_DOWN);
@@ -633,8 +858,23 @@ static void stt_submit(struct agent *a, bool finish)
 	j->sess = mem_ref(a->stt);
 	j->ref = mem_ref(a->ref);
 	j->finish = finish;
-	j->turn.mode = STT_MODE_FREE;
+	j->turn.mode = a->listen_mode;   /* taken at the utterance's start */
 	j->turn.language = cfg.language;
+	if (finish) {
+		a->listen_mode = STT_MODE_FREE;   /* for one utterance */
+		if (a->utt && a->utt_n) {
+			j->utt = a->utt;
+			j->utt_n = a->utt_n;
+			re_snprintf(j->audio_path, sizeof(j->audio_path),
+				    "%s/%s-%u.wav", cfg.audio_dir, a->callid,
+				    ++a->utt_seq);
+		}
+		else {
+			mem_deref(a->utt);
+		}
+		a->utt = NULL;
+		a->utt_n = 0;
+	}
 	if (a->batch_n) {
 		j->pcm = mem_alloc(a->batch_n * sizeof(int16_t), NULL);
 		if (j->pcm) {
@@ -660,6 +900,16 @@ static void stt_process(struct proc *p, struct frame *f, enum frame_dir d)
 	switch (f->type) {
 
 	case FRAME_AUDIO:
+		if (cfg.brain->keep_audio) {
+			if (!a->utt)
+				a->utt = mem_alloc(UTT_MAX_SAMPLES *
+						   sizeof(int16_t), NULL);
+			if (a->utt && a->utt_n + f->n <= UTT_MAX_SAMPLES) {
+				memcpy(a->utt + a->utt_n, f->pcm,
+				       f->n * sizeof(int16_t));
+				a->utt_n += f->n;
+			}
+		}
 		if (a->batch_n + f->n > sizeof(a->batch) / sizeof(int16_t))
 			stt_submit(a, false);
 		memcpy(a->batch + a->batch_n, f->pcm, f->n * sizeof(int16_t));
@@ -1024,6 +1274,15 @@ void agent_start(struct agent *a)
 
 	if (!a)
 		return;
+	if (cfg.max_call_secs)
+		tmr_start(&a->tmr_max, cfg.max_call_secs * 1000ull,
+			  max_tmr_handler, a);
+	/* a brain that speaks first (a playbook's own greeting, an outbound
+	 * task call's opening) replaces the configured greeting */
+	if (cfg.brain->start && 0 == cfg.brain->start(a->brain_st)) {
+		a->in_flight = true;   /* turn 0 */
+		return;
+	}
 	g = a->outbound ? cfg.greeting_out : cfg.greeting_in;
 	if (*g) {
 		/* {owner} placeholder */
@@ -1037,9 +1296,14 @@ void agent_start(struct agent *a)
 			str_ncpy(text, g, sizeof(text));
 		say(a, text, 0);
 	}
-	if (cfg.max_call_secs)
-		tmr_start(&a->tmr_max, cfg.max_call_secs * 1000ull,
-			  max_tmr_handler, a);
+}
+
+
+void agent_say(struct agent *a, const char *text)
+{
+	if (!a || a->closing)
+		return;
+	say(a, text, 0);
 }
 
 
@@ -1056,6 +1320,9 @@ static void agent_destructor(void *data)
 	tmr_cancel(&a->tmr_reprompt);
 	tmr_cancel(&a->tmr_max);
 	tmr_cancel(&a->tmr_hangup);
+	tmr_cancel(&a->tmr_dtmf);
+	/* the tools first: a pending action must not outlive the brain */
+	mem_deref(a->tools);
 	if (a->tts)
 		atomic_store(&a->tts->gen, 0xffffffffu);
 	mem_deref(a->pl);
@@ -1068,6 +1335,12 @@ static void agent_destructor(void *data)
 	mem_deref(a->vad_st);
 	mem_deref(a->onset_st);
 	mem_deref(a->brain_st);
+	mem_deref(a->pending);
+	mem_deref(a->utt);
+	mem_deref(a->audio_path);
+	mem_deref(a->bc.objective);
+	if (a->callid[0])
+		brain_call_forget(a->callid);
 	if (a->echo)
 		speex_echo_state_destroy(a->echo);
 	if (a->pre)
@@ -1075,8 +1348,55 @@ static void agent_destructor(void *data)
 }
 
 
+/* What the brain gets to know about the call: the caller's class from
+ * the trust policy (defaults without one), the task of an outbound call. */
+static void brain_call_fill(struct agent *a, struct brain_call *bc)
+{
+	const char *objective = brain_objective(a->callid);
+
+	memset(bc, 0, sizeof(*bc));
+	bc->callid = a->callid;
+	bc->language = cfg.language;
+	bc->outbound = a->outbound;
+	bc->call = a->call;
+	str_ncpy(a->bc.group, "receptionist", sizeof(a->bc.group));
+	str_ncpy(a->bc.persona, "receptionist", sizeof(a->bc.persona));
+	bc->privilege = 0;
+#ifdef AGENT_HAVE_POLICY
+	if (a->call) {
+		const struct caller_class *cc =
+			policy_call_class(call_policy(a->call));
+
+		if (cc) {
+			if (cc->group)
+				str_ncpy(a->bc.group, cc->group,
+					 sizeof(a->bc.group));
+			if (cc->persona)
+				str_ncpy(a->bc.persona, cc->persona,
+					 sizeof(a->bc.persona));
+			bc->privilege = cc->privilege;
+			str_ncpy(a->bc.redacted, cc->redacted,
+				 sizeof(a->bc.redacted));
+			if (cc->number) {
+				str_ncpy(a->bc.key, cc->number,
+					 sizeof(a->bc.key));
+				bc->caller_key = a->bc.key;
+			}
+		}
+	}
+#endif
+	bc->group = a->bc.group;
+	bc->persona = a->bc.persona;
+	bc->caller_redacted = a->bc.redacted;
+	bc->dialled = a->bc.dialled[0] ? a->bc.dialled : NULL;
+	if (objective && !str_dup(&a->bc.objective, objective))
+		bc->objective = a->bc.objective;
+}
+
+
 int agent_alloc(struct agent **ap, const struct port_ops *ops, void *port,
-		struct playq *pq, const char *callid, bool outbound)
+		struct playq *pq, const char *callid, bool outbound,
+		struct call *call)
 {
 	struct brain_call bc;
 	struct agent *a;
@@ -1091,12 +1411,14 @@ int agent_alloc(struct agent **ap, const struct port_ops *ops, void *port,
 	a->port = ops;
 	a->portarg = port;
 	a->outbound = outbound;
+	a->call = call;
 	str_ncpy(a->callid, callid ? callid : "-", sizeof(a->callid));
 	tmr_init(&a->tmr_barge);
 	tmr_init(&a->tmr_filler);
 	tmr_init(&a->tmr_reprompt);
 	tmr_init(&a->tmr_max);
 	tmr_init(&a->tmr_hangup);
+	tmr_init(&a->tmr_dtmf);
 
 	a->ref = mem_zalloc(sizeof(*a->ref), NULL);
 	a->stt = mem_zalloc(sizeof(*a->stt), stt_sess_destructor);
@@ -1130,18 +1452,25 @@ int agent_alloc(struct agent **ap, const struct port_ops *ops, void *port,
 		goto out;
 	}
 
-	memset(&bc, 0, sizeof(bc));
-	bc.callid = a->callid;
-	bc.language = cfg.language;
-	bc.outbound = outbound;
-	bc.group = "receptionist";
-	bc.caller_redacted = "";
+	brain_call_fill(a, &bc);
 	a->host.reply = brain_reply_handler;
 	a->host.fallback = brain_fallback;
+	a->host.tool = brain_tool;
+	a->host.listen = brain_listen;
 	a->host.arg = a;
-	err = cfg.brain->alloc(&a->brain_st, cfg.conf, &bc, &a->host);
-	if (err)
+#ifdef AGENT_HAVE_TOOLS
+	err = tools_alloc(&a->tools, a, call);
+	if (err) {
+		log_warn(MOD, a->callid, "tools failed to start: %m", err);
 		goto out;
+	}
+#endif
+	err = cfg.brain->alloc(&a->brain_st, cfg.conf, &bc, &a->host);
+	if (err) {
+		log_warn(MOD, a->callid, "brain %s failed to start: %m",
+			 cfg.brain->name, err);
+		goto out;
+	}
 
 	err = sentsplit_alloc(&a->split, 300);
 	if (err)
@@ -1310,6 +1639,20 @@ int agent_init(const struct conf *conf)
 	cfg.reprompt_max = (uint32_t)conf_int(conf, "silence_reprompt_max");
 	cfg.max_call_secs = (uint32_t)conf_int(conf, "max_call_secs");
 	cfg.aec = conf_bool(conf, "echo_cancel");
+	if (cfg.brain->keep_audio) {
+		const char *dd = conf_str(conf, "data_dir");
+
+		if (dd && *dd) {
+			re_snprintf(cfg.audio_dir, sizeof(cfg.audio_dir),
+				    "%s/audio", dd);
+			(void)mkdir(cfg.audio_dir, 0700);
+		}
+		else {
+			re_snprintf(cfg.audio_dir, sizeof(cfg.audio_dir),
+				    "/tmp/agentline-audio-%d", (int)getpid());
+			(void)mkdir(cfg.audio_dir, 0700);
+		}
+	}
 
 	err = workers_init((unsigned)conf_int(conf, "workers"));
 	if (err)

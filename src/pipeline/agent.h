@@ -21,6 +21,7 @@
 
 struct conf;
 struct agent;
+struct call;
 
 struct playq;
 
@@ -61,8 +62,11 @@ int agent_turn_json(char *buf, size_t sz, const struct agent_turn *t);
 int  agent_init(const struct conf *conf);
 void agent_close(void);
 
+/* call: the SIP call (NULL in `agentline pipeline`): the brain learns
+ * the caller's class from it and tools act on it. */
 int  agent_alloc(struct agent **ap, const struct port_ops *ops, void *port,
-		 struct playq *pq, const char *callid, bool outbound);
+		 struct playq *pq, const char *callid, bool outbound,
+		 struct call *call);
 void agent_set_turn_handler(struct agent *a, agent_turn_h *h, void *arg);
 /* Greet (on answer). */
 void agent_start(struct agent *a);
@@ -71,7 +75,10 @@ void agent_audio(struct agent *a, const int16_t *pcm, size_t n,
 		 uint64_t ts_ms);
 /* What we sent in that tick: the echo canceller's reference. */
 void agent_sent(struct agent *a, const int16_t *pcm, size_t n);
+/* A keypad digit: digits up to '#' or a 2 s pause make one turn. */
 void agent_dtmf(struct agent *a, char digit);
+/* Speak now, outside a turn (operator "say"). */
+void agent_say(struct agent *a, const char *text);
 /* Is anything still to be said (TTS busy or audio queued)? */
 bool agent_speaking(const struct agent *a);
 /* Nothing in flight: not hearing a turn, not recognising, not thinking,

@@ -252,7 +252,7 @@ int app_attach(struct call *call, const char *spec)
 	if (app->kind == APP_AGENT) {
 		err = agent_alloc(&app->agent, &call_port, app,
 				  mstream_playq(app->ms), call_id(call),
-				  call_is_outbound(call));
+				  call_is_outbound(call), call);
 		if (err)
 			goto out;
 		mstream_set_sent_handler(app->ms, sent_handler, app);

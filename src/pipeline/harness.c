@@ -163,7 +163,8 @@ int harness_run(const struct conf *conf, const char *in_wav,
 			goto out;
 		}
 	}
-	err = agent_alloc(&h.agent, &file_port, &h, h.pq, "file", false);
+	err = agent_alloc(&h.agent, &file_port, &h, h.pq, "file", false,
+			  NULL);
 	if (err)
 		goto out;
 	agent_set_turn_handler(h.agent, turn_handler, &h);
