@@ -112,7 +112,7 @@ start_al()             # tag, extra --set key=value...
 	a=(run --set sip_listen=udp:127.0.0.1:$AL_SIP --set app=agent
 	   --set codecs=PCMU --set max_calls=100
 	   --set rtp_port_min=$AL_RTP_MIN --set rtp_port_max=$AL_RTP_MAX
-	   --set greeting_incoming=Hi. --set filler_delay_ms=0
+	   --set greeting_incoming=Hi. --set filler_delay_ms=0 --set brain=parrot
 	   --set silence_reprompt_secs=0 --set record_dir="$d/rec"
 	   --set events_file="$d/events.jsonl" --set log_level=info)
 	for s in "$@"; do a+=(--set "$s"); done

@@ -8,8 +8,11 @@
 #include "brain/brain.h"
 
 extern const struct brain_ops brain_parrot;
+extern const struct brain_ops brain_playbook;
+extern const struct brain_ops brain_script;
 
-static const struct brain_ops *brains[] = {&brain_parrot, NULL};
+static const struct brain_ops *brains[] = {&brain_playbook, &brain_parrot,
+					   &brain_script, NULL};
 
 static struct {
 	brain_external_h *h;

@@ -8,6 +8,7 @@
  *
  * Main thread only.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include "core/log.h"
 #include "core/conf.h"
 #include "engines/engine.h"
+#include "brain/brain.h"
 
 #define CONF_LINE_MAX   4096        /* longest accepted line/value     */
 #define CONF_FILE_MAX   (1 << 20)   /* largest accepted config file    */
@@ -63,6 +65,8 @@ static conf_check_h check_app;
 static conf_check_h check_events_file;
 static conf_check_h check_stt;
 static conf_check_h check_tts;
+static conf_check_h check_brain;
+static conf_check_h check_playbook;
 
 
 /*
@@ -174,8 +178,17 @@ const struct conf_opt conf_opts[] = {
 	{"vad_threshold", CONF_INT, "50", 1, 99, NULL, 0, NULL,
 	 "speech probability threshold in percent"},
 	/* agent pipeline and turn-taking */
-	{"brain", CONF_ENUM, "parrot", 0, 0, "parrot", 0, NULL,
-	 "what decides the reply; parrot says back what it heard"},
+	{"brain", CONF_STR, "playbook", 0, 0, NULL, 0, check_brain,
+	 "what decides the reply: playbook (offline receptionist: takes a "
+	 "message), parrot (says back what it heard), script:FILE (a "
+	 "caller reading FILE line by line, for demos and tests)"},
+	{"playbook", CONF_STR, "reception", 0, 0, NULL, 0, check_playbook,
+	 "playbook (and greeting) of callers whose group names no persona "
+	 "of its own: reception|message|intercom|reservation|inquiry or a "
+	 "file NAME.txt in playbooks_dir"},
+	{"playbooks_dir", CONF_STR, NULL, 0, 0, NULL, 0, check_dir,
+	 "folder with your own playbooks (NAME.txt), searched before the "
+	 "bundled ones; unset = bundled only"},
 	{"parrot_delay_ms", CONF_INT, "0", 0, 60000, NULL, 0, NULL,
 	 "parrot brain: answer this late (to tune fillers and barge-in)"},
 	{"language", CONF_ENUM, "en", 0, 0, "en|de", 0, NULL,
@@ -1234,6 +1247,34 @@ static int check_readable(const char *v, char *err, size_t errsz)
 	if (access(v, R_OK)) {
 		snprintf(err, errsz, "file \"%.200s\" is not readable", v);
 		return EACCES;
+	}
+	return 0;
+}
+
+
+static int check_brain(const char *v, char *err, size_t errsz)
+{
+	if (!brain_find(v)) {
+		snprintf(err, errsz, "unknown brain \"%.100s\" (have %s)", v,
+			 brain_names());
+		return EINVAL;
+	}
+	if (!strncmp(v, "script:", 7) && !v[7]) {
+		snprintf(err, errsz, "script: needs a file (script:FILE)");
+		return EINVAL;
+	}
+	return 0;
+}
+
+
+static int check_playbook(const char *v, char *err, size_t errsz)
+{
+	for (const char *p = v; *p; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-') {
+			snprintf(err, errsz, "\"%.100s\" is not a playbook "
+				 "name (letters, digits, _ and -)", v);
+			return EINVAL;
+		}
 	}
 	return 0;
 }

@@ -62,7 +62,7 @@ def run_call(t, name, parts, secs, **sets):
     extra = sets.pop("_extra", ())
     scen = sets.pop("_scenario", "uac_basic.xml")
     base = dict(app="agent", vad="energy", record_dir=rec,
-                codecs="PCMU", silence_reprompt_secs=0)
+                codecs="PCMU", silence_reprompt_secs=0, brain="parrot")
     base.update(sets)
     al = t.agentline(name="al_" + name, **base)
     r = t.sipp(harness.once_scenario(t, scen), al.sip_udp, calls=1,

@@ -74,7 +74,7 @@ def body(t):
                      silence_reprompt_secs=0, filler_delay_ms=0,
                      tts="openai", tts_url="http://127.0.0.1:%d" % port,
                      tts_api_key=KEY, tts_fallback="auto",
-                     greeting_incoming="Hi.")
+                     greeting_incoming="Hi.", brain="parrot")
     r = t.sipp(harness.once_scenario(t), al.sip_udp, calls=1, duration_ms=10000,
                timeout=40, name="sipp_failover")
     t.check(r.ok and r.successful == 1, "call succeeded", r)

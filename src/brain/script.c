@@ -1,0 +1,215 @@
+/*
+ * script.c  `brain = script:FILE`: a caller that follows a script.  After
+ *           each turn of the other party it speaks the next line of FILE;
+ *           after the last line it hangs up.  agentline calling agentline
+ *           with it is the demo (`make demo`) and an end-to-end test.
+ *
+ * FILE: one line per turn; blank lines and `#` comments are skipped.
+ * `dtmf: 123#` presses keys (send_dtmf) instead of speaking, `hangup`
+ * ends the call there.  A FILE that is not found as given is looked up
+ * in the bundled playbooks/scripts/ folder (with or without .txt).
+ *
+ * Main thread only.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <re.h>
+#include "brain/brain.h"
+#include "brain/playbook.h"
+#include "core/conf.h"
+#include "core/log.h"
+
+#define MOD "script"
+
+enum {
+	SCRIPT_LINES_MAX = 64,
+	SCRIPT_LINE_MAX = 500,
+	/* the other party may say a few sentences with short gaps: wait
+	 * for quiet before answering */
+	SCRIPT_WAIT_MS = 400,
+};
+
+struct script {
+	struct brain_host host;
+	char callid[24];
+	char lines[SCRIPT_LINES_MAX][SCRIPT_LINE_MAX];
+	unsigned n, next;
+	uint32_t turn_id;
+	struct tmr tmr;
+	bool hung_up;
+};
+
+
+static int script_read(struct script *s, const char *path)
+{
+	char buf[SCRIPT_LINE_MAX + 2];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return ENOENT;
+	while (fgets(buf, sizeof(buf), f) && s->n < SCRIPT_LINES_MAX) {
+		char *p = buf, *e;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		e = p + strlen(p);
+		while (e > p && (e[-1] == '\n' || e[-1] == '\r' ||
+				 e[-1] == ' ' || e[-1] == '\t'))
+			*--e = '\0';
+		if (!*p || *p == '#')
+			continue;
+		str_ncpy(s->lines[s->n++], p, SCRIPT_LINE_MAX);
+	}
+	fclose(f);
+	return s->n ? 0 : EINVAL;
+}
+
+
+static int script_open(struct script *s, const char *file)
+{
+	char path[512];
+	struct stat sb;
+
+	if (!stat(file, &sb) && S_ISREG(sb.st_mode))
+		return script_read(s, file);
+	re_snprintf(path, sizeof(path), "%s/scripts/%s",
+		    playbook_bundled_dir(), file);
+	if (!stat(path, &sb) && S_ISREG(sb.st_mode))
+		return script_read(s, path);
+	re_snprintf(path, sizeof(path), "%s/scripts/%s.txt",
+		    playbook_bundled_dir(), file);
+	if (!stat(path, &sb) && S_ISREG(sb.st_mode))
+		return script_read(s, path);
+	return ENOENT;
+}
+
+
+static void tool_done(uint32_t turn_id, int err, const char *result,
+		      void *arg)
+{
+	struct script *s = arg;
+	(void)turn_id;
+
+	if (err)
+		log_warn(MOD, s->callid, "tool failed: %s",
+			 result ? result : "");
+}
+
+
+static void hang_up(struct script *s)
+{
+	int err = ENOSYS;
+
+	if (s->hung_up)
+		return;
+	s->hung_up = true;
+	if (s->host.tool)
+		err = s->host.tool(s->host.arg, s->turn_id, "hang_up",
+				   "{\"reason\":\"script finished\"}",
+				   tool_done, s);
+	if (err)
+		log_info(MOD, s->callid, "script finished; cannot hang up "
+			 "(%m): waiting for the other side", err);
+}
+
+
+static void next_line(void *arg)
+{
+	struct script *s = arg;
+	const char *l;
+
+	if (s->next >= s->n) {
+		hang_up(s);
+		return;
+	}
+	l = s->lines[s->next++];
+	log_info(MOD, s->callid, "line %u of %u", s->next, s->n);
+
+	if (!strcasecmp(l, "hangup")) {
+		hang_up(s);
+		return;
+	}
+	if (!strncasecmp(l, "dtmf:", 5)) {
+		char args[SCRIPT_LINE_MAX + 32];
+		const char *d = l + 5;
+		int err = ENOSYS;
+
+		while (*d == ' ')
+			d++;
+		re_snprintf(args, sizeof(args), "{\"digits\":\"%s\"}", d);
+		if (s->host.tool)
+			err = s->host.tool(s->host.arg, s->turn_id,
+					   "send_dtmf", args, tool_done, s);
+		if (err)
+			log_warn(MOD, s->callid, "cannot press keys: %m", err);
+		s->host.reply(s->turn_id, NULL, true, s->host.arg);
+		return;
+	}
+	s->host.reply(s->turn_id, l, false, s->host.arg);
+	s->host.reply(s->turn_id, NULL, true, s->host.arg);
+}
+
+
+static void script_destructor(void *data)
+{
+	struct script *s = data;
+
+	tmr_cancel(&s->tmr);
+}
+
+
+static int script_alloc(void **stp, const struct conf *conf,
+			const struct brain_call *call,
+			const struct brain_host *host)
+{
+	const char *spec = conf ? conf_str(conf, "brain") : NULL;
+	struct script *s;
+	int err;
+
+	if (!host || !host->reply || !spec || strncmp(spec, "script:", 7))
+		return EINVAL;
+	s = mem_zalloc(sizeof(*s), script_destructor);
+	if (!s)
+		return ENOMEM;
+	tmr_init(&s->tmr);
+	s->host = *host;
+	str_ncpy(s->callid, call && call->callid ? call->callid : "-",
+		 sizeof(s->callid));
+	err = script_open(s, spec + 7);
+	if (err) {
+		log_warn(MOD, s->callid, "script %s: %m", spec + 7, err);
+		mem_deref(s);
+		return err;
+	}
+	*stp = s;
+	return 0;
+}
+
+
+static int script_turn(void *st, const struct brain_turn *turn)
+{
+	struct script *s = st;
+
+	/* answer once the other party has been quiet for a moment; a
+	 * further turn meanwhile restarts the wait */
+	s->turn_id = turn->id;
+	tmr_start(&s->tmr, SCRIPT_WAIT_MS, next_line, s);
+	return 0;
+}
+
+
+static void script_cancel(void *st)
+{
+	struct script *s = st;
+
+	tmr_cancel(&s->tmr);
+}
+
+
+const struct brain_ops brain_script = {
+	.name = "script:",
+	.alloc = script_alloc,
+	.turn = script_turn,
+	.cancel = script_cancel,
+};
