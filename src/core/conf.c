@@ -294,6 +294,35 @@ const struct conf_opt conf_opts[] = {
 	 "api.deepgram.com"},
 	{"deepgram_model", CONF_STR, "nova-2", 0, 0, NULL, 0, NULL,
 	 "stt = deepgram: model"},
+	/* control API (src/api) */
+	{"control_listen", CONF_STR, "127.0.0.1:8996", 0, 0, NULL, 0, NULL,
+	 "control API and WebSockets, ADDR:PORT ([::1]:8996 for IPv6); "
+	 "empty = off"},
+	{"control_tls_cert", CONF_PATH, NULL, 0, 0, NULL, 0, NULL,
+	 "PEM certificate of the control API (HTTPS); unset = plain HTTP"},
+	{"control_tls_key", CONF_PATH, NULL, 0, 0, NULL, 0, NULL,
+	 "PEM private key of control_tls_cert; unset = in the cert file"},
+	{"control_token", CONF_STR, NULL, 0, 0, NULL, CONF_F_SECRET, NULL,
+	 "bearer token of the control API (16+ characters); unset = "
+	 "generated into data_dir/control_token (mode 0600)"},
+	{"control_max_body_bytes", CONF_INT, "65536", 1024, 262144, NULL, 0,
+	 NULL, "largest accepted API request body (413 above)"},
+	{"control_max_connections", CONF_INT, "64", 1, 4096, NULL, 0, NULL,
+	 "open control API connections (including WebSockets)"},
+	{"control_max_subscribers", CONF_INT, "16", 1, 1024, NULL, 0, NULL,
+	 "open /api/events and /api/agent/ws WebSockets"},
+	{"control_rate_per_min", CONF_INT, "600", 10, 100000, NULL, 0, NULL,
+	 "API requests and WebSocket messages per client address per "
+	 "minute (429 above)"},
+	{"agent_turn_timeout_secs", CONF_INT, "30", 1, 600, NULL,
+	 CONF_F_RUNTIME, NULL,
+	 "agent WebSocket: wait this long for a taken-over turn's reply, "
+	 "then the configured brain answers"},
+	{"event_webhook_url", CONF_STR, NULL, 0, 0, NULL, CONF_F_NUMBERED,
+	 NULL, "http(s) URL that receives call events as signed JSON POSTs "
+	 "(numbered for several)"},
+	{"event_webhook_secret", CONF_STR, NULL, 0, 0, NULL, CONF_F_SECRET,
+	 NULL, "HMAC-SHA256 key of the X-Agentline-Signature header"},
 	{NULL, CONF_STR, NULL, 0, 0, NULL, 0, NULL, NULL},
 };
 

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <re.h>
+#include "api/api.h"
 #include "core/conf.h"
 #include "core/events.h"
 #include "core/log.h"
@@ -321,6 +322,12 @@ static int cmd_run(const struct opts *o, bool one_call)
 		goto out;
 	}
 
+	err = api_init(conf);
+	if (err) {
+		log_error(MOD, NULL, "cannot start the control API: %m", err);
+		goto out;
+	}
+
 	log_info(MOD, NULL, "agentline %s", AGENTLINE_VERSION);
 	ua_print_banner();
 
@@ -346,6 +353,7 @@ static int cmd_run(const struct opts *o, bool one_call)
 
  out:
 	tmr_cancel(&run.tmr);
+	api_close();
 	ua_close();
 	agent_close();
 	app_close();
