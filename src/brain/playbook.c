@@ -365,7 +365,8 @@ static const char *next_word(const char *s, char *w, size_t sz)
 /* Digits said as words or figures; "double five" doubles the next.  The
  * number is only taken when the words are (almost) all digits, so that
  * a sentence is not read as a number. */
-static size_t parse_digits(char *out, size_t sz, const char *text)
+static size_t digits_parse(char *out, size_t sz, const char *text,
+			   bool strict)
 {
 	char w[32];
 	size_t n = 0, words = 0, other = 0;
@@ -408,10 +409,16 @@ static size_t parse_digits(char *out, size_t sz, const char *text)
 		times = 1;
 	}
 	out[n] = '\0';
-	if (other > 2 && other * 2 > words)
+	if (strict && other > 2 && other * 2 > words)
 		n = 0;   /* mostly not digits: not a number */
 	out[n] = '\0';
 	return n;
+}
+
+
+size_t playbook_digits(char *out, size_t sz, const char *text)
+{
+	return digits_parse(out, sz, text, false);
 }
 
 
@@ -960,7 +967,7 @@ static int pbrain_turn(void *st, const struct brain_turn *turn)
 	case ST_NUMBER: {
 		char digits[NUMBER_MAX + 8];
 
-		if (!parse_digits(digits, sizeof(digits), text))
+		if (!digits_parse(digits, sizeof(digits), text, true))
 			digits[0] = '\0';
 		b->dtmf[0] = '\0';
 		tmr_cancel(&b->tmr_dtmf);

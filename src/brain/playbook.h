@@ -17,6 +17,8 @@
 #ifndef AGENTLINE_PLAYBOOK_H
 #define AGENTLINE_PLAYBOOK_H
 
+#include <stddef.h>
+
 struct conf;
 
 struct playbook {
@@ -37,6 +39,10 @@ int  playbook_load(struct playbook **pbp, const struct conf *conf,
  * playbook exists, else the `playbook` setting.  persona may be NULL. */
 const char *playbook_for_persona(const struct conf *conf,
 				 const char *persona);
+
+/* The digits said in text, as words ("five five five, double two") or
+ * figures; returns how many (out is always terminated). */
+size_t playbook_digits(char *out, size_t sz, const char *text);
 
 /* The bundled playbooks folder (read-only defaults). */
 const char *playbook_bundled_dir(void);

@@ -6,7 +6,9 @@
  *
  * FILE: one line per turn; blank lines and `#` comments are skipped.
  * `dtmf: 123#` presses keys (send_dtmf) instead of speaking, `hangup`
- * ends the call there.  A FILE that is not found as given is looked up
+ * ends the call there, `confirm: 5551234` answers a read-back like a
+ * person would: "yes" when the other party's last turn had those digits,
+ * else "no" and the line before it is said again (at most 3 times).  A FILE that is not found as given is looked up
  * in the bundled playbooks/scripts/ folder (with or without .txt).
  *
  * Main thread only.
@@ -38,6 +40,8 @@ struct script {
 	uint32_t turn_id;
 	struct tmr tmr;
 	bool hung_up;
+	unsigned confirms;
+	char heard[1024];          /* the other party's last turn         */
 };
 
 
@@ -130,7 +134,24 @@ static void next_line(void *arg)
 		hang_up(s);
 		return;
 	}
-	if (!strncasecmp(l, "dtmf:", 5)) {
+	if (!strncasecmp(l, "confirm:", 8)) {
+		char want[64], got[64];
+		bool ok;
+
+		playbook_digits(want, sizeof(want), l + 8);
+		playbook_digits(got, sizeof(got), s->heard);
+		ok = *want && strstr(got, want);
+		if (!ok && ++s->confirms < 3 && s->next >= 2) {
+			s->next -= 2;   /* say the number again */
+			l = "no.";
+		}
+		else {
+			l = ok ? "yes." : "yes, thank you.";
+		}
+		log_info(MOD, s->callid, "read-back %s", ok ? "right" :
+			 "wrong");
+	}
+	else if (!strncasecmp(l, "dtmf:", 5)) {
 		char args[SCRIPT_LINE_MAX + 32];
 		const char *d = l + 5;
 		int err = ENOSYS;
@@ -194,6 +215,8 @@ static int script_turn(void *st, const struct brain_turn *turn)
 	/* answer once the other party has been quiet for a moment; a
 	 * further turn meanwhile restarts the wait */
 	s->turn_id = turn->id;
+	if (turn->kind == BRAIN_SPEECH && turn->text)
+		str_ncpy(s->heard, turn->text, sizeof(s->heard));
 	tmr_start(&s->tmr, SCRIPT_WAIT_MS, next_line, s);
 	return 0;
 }

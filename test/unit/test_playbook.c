@@ -285,6 +285,11 @@ static void script_tmr(void *arg)
 
 int test_playbook_script(void)
 {
+	static const char script_text[] =
+		"# a caller\nHello.\n\ndtmf: 12#\nconfirm: one two\n";
+	static const char *const heard[] = {"hello who is it",
+		"your number please", "I have one three is that right",
+		"please say it again", "I have one two is that right", "bye"};
 	char path[] = "/tmp/agentline-test-script-XXXXXX";
 	char kv_brain[100];
 	const char *kv[] = {kv_brain, NULL};
@@ -299,8 +304,8 @@ int test_playbook_script(void)
 
 	fd = mkstemp(path);
 	TEST_ASSERT(fd >= 0);
-	TEST_ASSERT(write(fd, "# a caller\nHello.\n\ndtmf: 12#\nyes\n", 33)
-		    == 33);
+	TEST_ASSERT(write(fd, script_text, strlen(script_text)) ==
+		    (ssize_t)strlen(script_text));
 	close(fd);
 	re_snprintf(kv_brain, sizeof(kv_brain), "brain=script:%s", path);
 	memset(&h, 0, sizeof(h));
@@ -319,17 +324,19 @@ int test_playbook_script(void)
 	if (err)
 		goto out;
 
-	/* each turn of the other side: the next line after a short quiet */
-	for (unsigned i = 1; i <= 4; i++) {
-		turn(ops, st, i, BRAIN_SPEECH, "something", NULL);
+	/* each turn of the other side: the next line after a short quiet;
+	 * a wrong read-back gets "no" and the number again */
+	for (unsigned i = 1; i <= 6; i++) {
+		turn(ops, st, i, BRAIN_SPEECH, heard[i - 1], NULL);
 		tmr_start(&tmr, 600, script_tmr, NULL);
 		re_main(NULL);
 	}
-	if (h.nreplies != 2 || strcmp(h.replies[0], "Hello.") ||
-	    strcmp(h.replies[1], "yes") || h.ntools != 2 ||
-	    strcmp(h.tools[0], "send_dtmf") ||
+	if (h.nreplies != 3 || strcmp(h.replies[0], "Hello.") ||
+	    strcmp(h.replies[1], "no.") || strcmp(h.replies[2], "yes.") ||
+	    h.ntools != 3 || strcmp(h.tools[0], "send_dtmf") ||
 	    strcmp(h.args[0], "{\"digits\":\"12#\"}") ||
-	    strcmp(h.tools[1], "hang_up")) {
+	    strcmp(h.tools[1], "send_dtmf") ||
+	    strcmp(h.tools[2], "hang_up")) {
 		fprintf(stderr, "script: %u replies, %u tools (%s %s)\n",
 			h.nreplies, h.ntools, h.tools[0], h.args[0]);
 		err = 1;
