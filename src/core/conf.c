@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/conf.h"
 #include "engines/engine.h"
+#include "policy/policy.h"
 #include "brain/brain.h"
 
 #define CONF_LINE_MAX   4096        /* longest accepted line/value     */
@@ -65,6 +66,9 @@ static conf_check_h check_app;
 static conf_check_h check_events_file;
 static conf_check_h check_stt;
 static conf_check_h check_tts;
+static conf_check_h check_caller_groups;
+static conf_check_h check_dtmf_digit;
+static conf_check_h check_pin;
 static conf_check_h check_brain;
 static conf_check_h check_playbook;
 
@@ -323,6 +327,75 @@ const struct conf_opt conf_opts[] = {
 	 "(numbered for several)"},
 	{"event_webhook_secret", CONF_STR, NULL, 0, 0, NULL, CONF_F_SECRET,
 	 NULL, "HMAC-SHA256 key of the X-Agentline-Signature header"},
+	/* trust (src/policy, docs/trust.md) */
+	{"caller_groups_file", CONF_STR, NULL, 0, 0, NULL, 0,
+	 check_caller_groups,
+	 "JSON file of caller groups (privilege, persona, allowed tools, "
+	 "number lists); unset = everyone is receptionist (level 0)"},
+	{"trust_pai_from", CONF_LIST, "", 0, 32, NULL, 0, check_cidr,
+	 "networks (CIDR) whose P-Asserted-Identity is believed (your PBX); "
+	 "others are classified by the From user"},
+	{"outbound_allow", CONF_LIST, "", 0, 1000, NULL, 0, NULL,
+	 "numbers the agent may dial or consult-transfer to (E.164, exact "
+	 "after normalisation); empty with no outbound_allow_file = no "
+	 "outbound dialing at all"},
+	{"outbound_allow_file", CONF_PATH, NULL, 0, 0, NULL, 0, NULL,
+	 "file with one allowed outbound number per line (# comments)"},
+	{"outbound_privilege", CONF_INT, "0", 0, 3, NULL, 0, NULL,
+	 "privilege ceiling of the callee on outbound calls"},
+	{"transfer_confirm_digit", CONF_STR, "1", 0, 0, NULL, 0,
+	 check_dtmf_digit,
+	 "key the caller presses to confirm a blind transfer; empty = "
+	 "blind transfers off"},
+	{"transfer_confirm_secs", CONF_INT, "10", 1, 120, NULL, 0, NULL,
+	 "time to press transfer_confirm_digit"},
+	{"irreversible_per_call", CONF_INT, "2", 0, 100, NULL, 0, NULL,
+	 "IRREVERSIBLE actions (place call, transfers) allowed per call"},
+	{"irreversible_per_hour", CONF_INT, "20", 0, 10000, NULL, 0, NULL,
+	 "IRREVERSIBLE actions allowed per hour over all calls"},
+	{"decline_mode", CONF_ENUM, "reject", 0, 0, "reject", 0, NULL,
+	 "declined_at_sip callers: reject = 603 Decline at ring time"},
+	{"auth_passphrase", CONF_STR, NULL, 0, 0, NULL, CONF_F_SECRET, NULL,
+	 "callers must say this before the agent engages (case and "
+	 "punctuation ignored); unset = off"},
+	{"auth_pin", CONF_STR, NULL, 0, 0, NULL, CONF_F_SECRET, check_pin,
+	 "DTMF PIN callers may key instead (digits, then # or the full "
+	 "length); unset = off"},
+	{"auth_max_attempts", CONF_INT, "3", 0, 100, NULL, 0, NULL,
+	 "wrong passphrase/PIN attempts before auth_reject_message and "
+	 "hang-up (0 = unlimited)"},
+	{"auth_group", CONF_STR, NULL, 0, 0, NULL, 0, NULL,
+	 "caller group an authenticated caller is raised to (never "
+	 "lowered); unset = stay in the number's group"},
+	{"auth_prompt_message", CONF_STR,
+	 "Please say the passphrase, or key in your PIN.", 0, 0, NULL, 0,
+	 NULL, "said when an unauthenticated caller says anything else"},
+	{"auth_success_message", CONF_STR, "Thank you. How can I help?", 0,
+	 0, NULL, 0, NULL, "said after a right passphrase or PIN"},
+	{"auth_failure_message", CONF_STR, "Sorry, that is not right. "
+	 "Please try again.", 0, 0, NULL, 0, NULL,
+	 "said after a wrong passphrase or PIN"},
+	{"auth_reject_message", CONF_STR, "Sorry, I cannot help you. "
+	 "Goodbye.", 0, 0, NULL, 0, NULL,
+	 "said before hanging up after auth_max_attempts failures"},
+	{"screen", CONF_BOOL, "true", 0, 0, NULL, 0, NULL,
+	 "screen caller turns for prompt injection before the brain"},
+	{"screen_max_refusals", CONF_INT, "3", 0, 100, NULL, 0, NULL,
+	 "refused turns in a row that end the call (0 = never)"},
+	{"screen_refuse_message", CONF_STR, "Sorry, I can't help with that. "
+	 "Is there anything else?", 0, 0, NULL, 0, NULL,
+	 "said instead of answering a refused turn"},
+	{"screen_hangup_message", CONF_STR, "I'm sorry, I can't help with "
+	 "this call. Goodbye.", 0, 0, NULL, 0, NULL,
+	 "said before hanging up after screen_max_refusals refusals"},
+	{"guard_url", CONF_STR, NULL, 0, 0, NULL, 0, NULL,
+	 "HTTP classifier: POST {\"text\"} -> {\"verdict\":\"allow|clarify|"
+	 "refuse\"}, combined with the screen rules; failure = CLARIFY"},
+	{"guard_timeout_ms", CONF_INT, "2000", 100, 30000, NULL, 0, NULL,
+	 "guard_url: total time for one verdict"},
+	{"dtmf_event_digits", CONF_BOOL, "false", 0, 0, NULL, 0, NULL,
+	 "put the pressed key into dtmf events (debugging only: keys may "
+	 "be PINs); false = \"*\""},
 	{NULL, CONF_STR, NULL, 0, 0, NULL, 0, NULL, NULL},
 };
 
@@ -1913,4 +1986,46 @@ static int check_tts(const char *v, char *err, size_t errsz)
 	snprintf(err, errsz, "\"%.100s\" is not one of %s", v,
 		 engine_names(ENGINE_TTS));
 	return EINVAL;
+}
+
+
+/* --- trust (src/policy) --- */
+
+static int check_caller_groups(const char *v, char *err, size_t errsz)
+{
+	struct policy_groups *g = NULL;
+	char msg[400];
+	int e;
+
+	if (!*v)
+		return 0;
+	e = policy_groups_load(&g, v, msg, sizeof(msg));
+	mem_deref(g);
+	if (e)
+		snprintf(err, errsz, "%s", msg);
+	return e;
+}
+
+
+static int check_dtmf_digit(const char *v, char *err, size_t errsz)
+{
+	if (!*v || (strlen(v) == 1 && strchr("0123456789*#", v[0])))
+		return 0;
+	snprintf(err, errsz, "one key 0-9, * or #, or empty");
+	return EINVAL;
+}
+
+
+static int check_pin(const char *v, char *err, size_t errsz)
+{
+	size_t n = strlen(v);
+
+	if (!n)
+		return 0;
+	if (n < 4 || n > 16 || strspn(v, "0123456789") != n) {
+		/* never echo the value: it is a secret */
+		snprintf(err, errsz, "4 to 16 digits");
+		return EINVAL;
+	}
+	return 0;
 }

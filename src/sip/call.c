@@ -7,6 +7,7 @@
 #include "core/events.h"
 #include "core/log.h"
 #include "media/stream.h"
+#include "policy/policy.h"
 #include "sip/call.h"
 #include "sip/reg.h"
 
@@ -35,6 +36,7 @@ struct call {
 	void *arg;
 	bool outcome_sent;
 	uint64_t start_ms;
+	struct policy_call *policy;   /* caller class, gate state         */
 };
 
 static struct list calls;
@@ -71,6 +73,7 @@ static void destructor(void *arg)
 	mem_deref(call->ms);
 	mem_deref(call->answer);
 	mem_deref(call->app);
+	mem_deref(call->policy);
 }
 
 
@@ -230,8 +233,11 @@ static void dtmf_handler(char digit, enum dtmf_source src, void *arg)
 	char d[2] = {digit, 0};
 
 	log_debug(MOD, call->id, "DTMF received (%s)", dtmf_source_name(src));
+	/* keys may be a PIN: only shown when dtmf_event_digits is set */
 	events_emit("dtmf", call->id, ",\"digit\":\"%s\",\"source\":\"%s\"",
-		    digit == '"' ? "?" : d, dtmf_source_name(src));
+		    !call->prm.dtmf_event_digits ? "*" :
+		    digit == '"' || digit == '\\' ? "?" : d,
+		    dtmf_source_name(src));
 	app_dtmf(call, digit);
 }
 
@@ -491,6 +497,41 @@ static void answer_tmr_handler(void *arg)
 }
 
 
+/* call_incoming: the caller's class (number redacted), for logs and
+ * the event bus */
+static void call_incoming_report(struct call *call, const struct sip_msg *msg)
+{
+	const struct caller_class *cc = policy_call_class(call->policy);
+	char grp[80], red[40];
+
+	if (!cc) {
+		log_info(MOD, call->id, "incoming call over %s",
+			 sip_transp_name(msg->tp));
+		events_emit("call_incoming", call->id,
+			    ",\"transport\":\"%s\",\"direction\":\"inbound\"",
+			    sip_transp_name(msg->tp));
+		return;
+	}
+	log_info(MOD, call->id, "incoming call over %s from %s: group %s "
+		 "(level %d), persona %s, channel %s",
+		 sip_transp_name(msg->tp), *cc->redacted ? cc->redacted :
+		 "withheld", cc->group, cc->privilege, cc->persona,
+		 cc->channel);
+	events_emit("call_incoming", call->id, ",\"transport\":\"%s\","
+		    "\"direction\":\"inbound\",\"caller\":\"%s\","
+		    "\"group\":\"%s\",\"privilege\":%d",
+		    sip_transp_name(msg->tp),
+		    events_esc(red, sizeof(red), cc->redacted),
+		    events_esc(grp, sizeof(grp), cc->group), cc->privilege);
+}
+
+
+struct policy_call *call_policy(const struct call *call)
+{
+	return call ? call->policy : NULL;
+}
+
+
 static int call_alloc(struct call **callp, const struct call_params *prm,
 		      bool outbound)
 {
@@ -505,6 +546,9 @@ static int call_alloc(struct call **callp, const struct call_params *prm,
 	call->outbound = outbound;
 	call->state = outbound ? CALL_STATE_OUTGOING : CALL_STATE_INCOMING;
 	call->prm = *prm;
+	call->prm.policy = NULL;
+	call->policy = mem_ref(prm->policy);
+	policy_call_set_id(call->policy, call->id);
 	call->start_ms = tmr_jiffies();
 	err = str_dup(&call->app, prm->app ? prm->app : "echo");
 	if (err)
@@ -540,10 +584,7 @@ int call_accept(struct call **callp, const struct sip_msg *msg,
 		return err;
 	}
 
-	log_info(MOD, call->id, "incoming call over %s",
-		 sip_transp_name(msg->tp));
-	events_emit("call_incoming", call->id, ",\"transport\":\"%s\"",
-		    sip_transp_name(msg->tp));
+	call_incoming_report(call, msg);
 
 	if (mbuf_get_left(msg->mb)) {
 		err = mstream_offer_decode(call->ms, msg->mb, &call->answer,

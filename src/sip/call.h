@@ -12,6 +12,7 @@
 struct sip_msg;
 struct mstream;
 struct mstream_cfg;
+struct policy_call;
 
 enum call_state {
 	CALL_STATE_INCOMING = 0,
@@ -26,6 +27,8 @@ struct call_params {
 	const char *app;             /* echo | playback:FILE | tone:HZ     */
 	uint32_t answer_delay_ms;
 	uint32_t ring_timeout_secs;
+	struct policy_call *policy;  /* trust state; the call takes a ref   */
+	bool dtmf_event_digits;      /* dtmf events show the key, not "*"  */
 };
 
 /* Inbound: accept an INVITE (answers 100/180/200 or refuses). */

@@ -11,6 +11,7 @@
 #include "core/events.h"
 #include "core/log.h"
 #include "media/stream.h"
+#include "policy/policy.h"
 #include "sip/call.h"
 #include "sip/reg.h"
 #include "sip/ua.h"
@@ -334,6 +335,34 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 }
 
 
+/* Classify the caller (caller groups); a declined_at_sip group gets 603
+ * before any media.  Returns true if the INVITE was answered here. */
+static bool admit_caller(const struct sip_msg *msg, struct call_params *prm)
+{
+	const struct caller_class *cc;
+	char grp[80];
+	int err;
+
+	err = policy_call_alloc(&prm->policy, msg, NULL, false);
+	if (err) {
+		(void)sip_treply(NULL, ua.sip, msg, 503, "Service Unavailable");
+		return true;
+	}
+	cc = policy_call_class(prm->policy);
+	if (!cc->declined)
+		return false;
+	log_info(MOD, NULL, "INVITE from %s declined: group %s is "
+		 "declined_at_sip", *cc->redacted ? cc->redacted : "withheld",
+		 cc->group);
+	events_emit("call_rejected", NULL, ",\"code\":603,\"reason\":"
+		    "\"declined\",\"group\":\"%s\"",
+		    events_esc(grp, sizeof(grp), cc->group));
+	(void)sip_treply(NULL, ua.sip, msg, 603, "Decline");
+	prm->policy = mem_deref(prm->policy);
+	return true;
+}
+
+
 static void conn_handler(const struct sip_msg *msg, void *arg)
 {
 	struct call *call;
@@ -379,6 +408,8 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 		struct mstream_cfg mcfg = ua.mcfg;
 
 		prm.media = &mcfg;
+		if (admit_caller(msg, &prm))
+			return;
 		if (ua.record_dir) {
 			re_snprintf(rec, sizeof(rec), "%s/%llu-%08x.wav",
 				    ua.record_dir,
@@ -386,8 +417,11 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 				    rand_u32());
 			mcfg.record_path = rec;
 		}
-		if (call_accept(&call, msg, &prm, cuser))
+		if (call_accept(&call, msg, &prm, cuser)) {
+			mem_deref(prm.policy);
 			return;
+		}
+		mem_deref(prm.policy);   /* the call holds its own reference */
 	}
 
 }
@@ -588,6 +622,11 @@ int ua_init(const struct conf *conf)
 	if (err)
 		return err;
 
+	err = policy_init(conf);
+	if (err)
+		return err;
+	ua.prm.dtmf_event_digits = conf_bool(conf, "dtmf_event_digits");
+
 	err = sip_alloc(&ua.sip, ua.dnsc, 64, 64, 64,
 			conf_str(conf, "sip_user_agent"), exit_handler, NULL);
 	if (err)
@@ -721,6 +760,7 @@ void ua_close(void)
 	ua.app = mem_deref(ua.app);
 	ua.record_dir = mem_deref(ua.record_dir);
 	ua.host = mem_deref(ua.host);
+	policy_close();
 }
 
 
@@ -757,7 +797,18 @@ int ua_connect(struct call **callp, const char *uri, unsigned account,
 			    &ua.listen[0].addr);
 	}
 
-	return call_connect(callp, to, "agentline", from,
-			    acc ? account_user(acc) : "agent", route, auth,
-			    &prm, outcomeh, arg);
+	{
+		int err;
+
+		/* the callee is classified like a caller, never above
+		 * outbound_privilege */
+		err = policy_call_alloc(&prm.policy, NULL, to, true);
+		if (err)
+			return err;
+		err = call_connect(callp, to, "agentline", from,
+				   acc ? account_user(acc) : "agent", route,
+				   auth, &prm, outcomeh, arg);
+		mem_deref(prm.policy);
+		return err;
+	}
 }

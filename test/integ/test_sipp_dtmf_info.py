@@ -5,7 +5,7 @@ import harness
 
 
 def body(t):
-    al = t.agentline(app="echo")
+    al = t.agentline(app="echo", dtmf_event_digits="true")
     r = t.sipp("uac_dtmf_info.xml", al.sip_udp, calls=1, timeout=30)
     t.check(r.ok and r.successful == 1, "SIPp INFO call succeeded (200 to "
             "both INFOs)", r)

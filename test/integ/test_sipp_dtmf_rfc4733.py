@@ -6,7 +6,8 @@ import harness
 
 
 def body(t):
-    al = t.agentline(app="echo", codecs="PCMU,PCMA")
+    al = t.agentline(app="echo", codecs="PCMU,PCMA",
+                     dtmf_event_digits="true")
     r = t.sipp("uac_dtmf_rfc4733.xml", al.sip_udp, calls=1, timeout=40)
     t.check(r.ok and r.successful == 1, "SIPp DTMF call succeeded", r)
     al.wait_events("call_ended", 1, timeout=8)
