@@ -713,7 +713,8 @@ static void handle_request(struct http_conn *conn, const struct http_msg *msg,
 	mb = mbuf_alloc(1024);
 	if (!mb)
 		return;
-	st = api_route(mb, method, path, query, body, blen,
+	st = api_route(mb, method, path, query[0] == '?' ? query + 1 : query,
+		       body, blen,
 		       idem[0] ? idem : NULL);
 	if (st == 405) {
 		reply_mb(conn, st, "application/json", mb, NULL);

@@ -166,19 +166,16 @@ static bool text_ok(const char *s)
 static unsigned qnum(const char *query, const char *name, unsigned def,
 		     unsigned max)
 {
-	struct pl v;
-	char pat[64];
-	unsigned n;
+	size_t nlen = strlen(name);
 
-	if (!query || !*query)
-		return def;
-	re_snprintf(pat, sizeof(pat), "%s=[0-9]+", name);
-	/* match at the start or after & */
 	for (const char *p = query; p && *p; ) {
-		if (0 == re_regex(p, strcspn(p, "&"), pat, &v) &&
-		    !strncmp(p, name, strlen(name))) {
-			n = pl_u32(&v);
-			return n > max ? max : n;
+		if (!strncmp(p, name, nlen) && p[nlen] == '=') {
+			char *end;
+			unsigned long n = strtoul(p + nlen + 1, &end, 10);
+
+			if (end == p + nlen + 1 || (*end && *end != '&'))
+				return def;
+			return n > max ? max : (unsigned)n;
 		}
 		p = strchr(p, '&');
 		if (p)
@@ -269,7 +266,8 @@ static uint16_t call_get(struct req *r, const char *id)
 	mbuf_reset(r->mb);
 	err |= mbuf_printf(r->mb, "{\"id\":%H,\"live\":", api_jstr_h, id);
 	if (live)
-		err |= mbuf_printf(r->mb, "%H", api_live_json, (void *)(uintptr_t)id);
+		err |= mbuf_printf(r->mb, "%H", api_live_json,
+				   (void *)(uintptr_t)id);
 	else
 		err |= mbuf_write_str(r->mb, "null");
 	err |= mbuf_write_str(r->mb, ",\"record\":");
@@ -391,8 +389,8 @@ static uint16_t call_place(struct req *r, const struct odict *od,
 		if (!store_sched_add)
 			return unavailable(r, "scheduling (persistence)");
 		err = re_sdprintf(&json, "{\"number\":%H,\"objective\":%H,"
-				  "\"persona\":%H}", api_jstr_h, num, api_jstr_h, obj,
-				  api_jstr_h, persona);
+				  "\"persona\":%H}", api_jstr_h, num,
+				  api_jstr_h, obj, api_jstr_h, persona);
 		if (!err)
 			err = store_sched_add(json, when, &sid);
 		mem_deref(json);
@@ -634,8 +632,8 @@ static uint16_t context(struct req *r, const char *id, const char *ckey,
 
 	if (is_method(r, "GET")) {
 		mbuf_reset(r->mb);
-		(void)mbuf_printf(r->mb, "{\"id\":%H,\"context\":%H}", api_jstr_h,
-				  id, ctx_print, id);
+		(void)mbuf_printf(r->mb, "{\"id\":%H,\"context\":%H}",
+				  api_jstr_h, id, ctx_print, id);
 		return 200;
 	}
 	if (is_method(r, "DELETE")) {
