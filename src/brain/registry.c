@@ -10,9 +10,10 @@
 extern const struct brain_ops brain_parrot;
 extern const struct brain_ops brain_playbook;
 extern const struct brain_ops brain_script;
+extern const struct brain_ops brain_llm;
 
 static const struct brain_ops *brains[] = {&brain_playbook, &brain_parrot,
-					   &brain_script, NULL};
+					   &brain_script, &brain_llm, NULL};
 
 static struct {
 	brain_external_h *h;

@@ -70,6 +70,7 @@ static conf_check_h check_caller_groups;
 static conf_check_h check_dtmf_digit;
 static conf_check_h check_pin;
 static conf_check_h check_brain;
+static conf_check_h check_temperature;
 static conf_check_h check_playbook;
 
 
@@ -195,6 +196,47 @@ const struct conf_opt conf_opts[] = {
 	 "bundled ones; unset = bundled only"},
 	{"parrot_delay_ms", CONF_INT, "0", 0, 60000, NULL, 0, NULL,
 	 "parrot brain: answer this late (to tune fillers and barge-in)"},
+	/* LLM brain (src/brain/llm.c, docs/llm.md) */
+	{"llm_base_url", CONF_STR, "http://127.0.0.1:11434/v1", 0, 0, NULL, 0,
+	 NULL, "brain = llm: OpenAI-compatible server base URL (Ollama, "
+	 "llama.cpp, vLLM, https://api.openai.com/v1, ...); POSTs to "
+	 "/chat/completions"},
+	{"llm_model", CONF_STR, "llama3.2", 0, 0, NULL, 0, check_nonempty,
+	 "brain = llm: model name"},
+	{"llm_api_key", CONF_STR, NULL, 0, 0, NULL, CONF_F_SECRET, NULL,
+	 "brain = llm: API key (Bearer); unset for a local server"},
+	{"llm_temperature", CONF_STR, "0.7", 0, 0, NULL, 0, check_temperature,
+	 "brain = llm: sampling temperature 0..2"},
+	{"llm_max_tokens", CONF_INT, "400", 0, 32768, NULL, 0, NULL,
+	 "brain = llm: longest answer in tokens (0 = server default)"},
+	{"llm_first_token_timeout_ms", CONF_INT, "8000", 500, 120000, NULL, 0,
+	 NULL, "brain = llm: give up (apology) when no token arrived this "
+	 "long after the request"},
+	{"llm_timeout_ms", CONF_INT, "30000", 1000, 300000, NULL, 0, NULL,
+	 "brain = llm: total time for one answer"},
+	{"llm_retries", CONF_INT, "1", 0, 3, NULL, 0, NULL,
+	 "brain = llm: retries after a connect failure or HTTP 5xx (never "
+	 "once the answer started)"},
+	{"llm_max_tool_rounds", CONF_INT, "4", 0, 16, NULL, 0, NULL,
+	 "brain = llm: tool-call rounds per turn; then the model must "
+	 "answer without tools"},
+	{"llm_tools", CONF_BOOL, "true", 0, 0, NULL, 0, NULL,
+	 "brain = llm: offer the tools (a server that rejects them turns "
+	 "them off with a warning)"},
+	{"llm_system_prompt", CONF_STR, "", 0, 0, NULL, 0, NULL,
+	 "brain = llm: base prompt; empty = built in; {owner} is "
+	 "greeting_owner"},
+	{"llm_fallback", CONF_ENUM, "none", 0, 0, "none|playbook", 0, NULL,
+	 "brain = llm: after the apology for a failed answer, the playbook "
+	 "brain takes the turn (playbook) or not (none)"},
+	{"max_history_turns", CONF_INT, "12", 2, 200, NULL, 0, NULL,
+	 "brain = llm: turns kept verbatim; older ones are summarised"},
+	{"llm_history_tokens", CONF_INT, "3000", 0, 100000, NULL, 0, NULL,
+	 "brain = llm: summarise older turns when the history exceeds "
+	 "about this many tokens (0 = turns only)"},
+	{"keep_history", CONF_BOOL, "false", 0, 0, NULL, 0, NULL,
+	 "brain = llm: resume a returning caller's conversation (by "
+	 "normalised number; never for withheld or unknown numbers)"},
 	{"language", CONF_ENUM, "en", 0, 0, "en|de", 0, NULL,
 	 "language of prompts, fillers, text normalisation and speech"},
 	{"greeting_incoming", CONF_STR,
@@ -1349,6 +1391,19 @@ static int check_readable(const char *v, char *err, size_t errsz)
 	if (access(v, R_OK)) {
 		snprintf(err, errsz, "file \"%.200s\" is not readable", v);
 		return EACCES;
+	}
+	return 0;
+}
+
+
+static int check_temperature(const char *v, char *err, size_t errsz)
+{
+	char *end;
+	double t = strtod(v, &end);
+
+	if (end == v || *end || !(t >= 0 && t <= 2)) {
+		snprintf(err, errsz, "must be a number from 0 to 2");
+		return EINVAL;
 	}
 	return 0;
 }

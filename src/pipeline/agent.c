@@ -1150,6 +1150,7 @@ bool agent_speaking(const struct agent *a)
 bool agent_idle(const struct agent *a)
 {
 	return a && !a->in_speech && !a->stt_busy && !agent_speaking(a) &&
+		!a->in_flight &&
 		!proc_queued(a->p_stt) && !proc_queued(a->p_brain) &&
 		!strand_pending(a->strand);
 }
