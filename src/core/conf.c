@@ -142,6 +142,14 @@ const struct conf_opt conf_opts[] = {
 	 "playback:FILE or tone:HZ (20..8000)"},
 	{"events_file", CONF_STR, NULL, 0, 0, NULL, 0, check_events_file,
 	 "JSON-lines call event log; unset = off"},
+	/* persistence (src/store, docs/persistence.md) */
+	{"data_dir", CONF_STR, "data", 0, 0, NULL, 0, NULL,
+	 "state directory (agentline.db: calls, turns, messages, caller "
+	 "history, run-time settings), created mode 0700; relative to the "
+	 "working directory; empty = nothing is persisted"},
+	{"retention_days", CONF_INT, "90", 0, 36500, NULL, 0, NULL,
+	 "delete calls (turns, tool calls, recordings) and messages (with "
+	 "audio) older than this, at start-up and daily; 0 = keep forever"},
 	{"ring_timeout_secs", CONF_INT, "60", 1, 600, NULL, CONF_F_RUNTIME,
 	 NULL,
 	 "give up an outbound call that rings this long"},

@@ -16,6 +16,7 @@
 #include "pipeline/harness.h"
 #include "sip/call.h"
 #include "sip/ua.h"
+#include "store/store.h"
 
 #define MOD "main"
 
@@ -306,6 +307,19 @@ static int cmd_run(const struct opts *o, bool one_call)
 		}
 	}
 
+	/* persistence; `agentline call` is a one-shot and leaves data_dir
+	 * to the daemon that may be running */
+	if (!one_call && *conf_str(conf, "data_dir")) {
+		err = store_open(conf_str(conf, "data_dir"));
+		if (err)
+			goto out;
+		err = store_retention_set((unsigned)conf_int(conf,
+							    "retention_days"));
+		if (err)
+			log_warn(MOD, NULL, "retention: %m", err);
+		err = 0;
+	}
+
 	err = app_init(conf_str(conf, "app"));
 	if (err)
 		goto out;
@@ -357,6 +371,7 @@ static int cmd_run(const struct opts *o, bool one_call)
 	ua_close();
 	agent_close();
 	app_close();
+	store_close();
 	events_close();
 	mem_deref(conf);
 	libre_close();

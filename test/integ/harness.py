@@ -860,7 +860,10 @@ class Test:
             listen.append("tls:127.0.0.1:%d" % tls_port)
         lo, hi = free_port_range(400)
         base = {"sip_listen": ",".join(listen), "rtp_port_min": lo,
-                "rtp_port_max": hi, "log_level": "info", "drain_secs": 2}
+                "rtp_port_max": hi, "log_level": "info", "drain_secs": 2,
+                # own state dir per instance: two agentlines never share
+                # (and lock) one database
+                "data_dir": os.path.join(self.dir, name + ".data")}
         ready_timeout = sets.pop("ready_timeout", 20)
         expect_ready = sets.pop("expect_ready", True)
         base.update({k: v for k, v in sets.items() if v is not None})
