@@ -280,6 +280,28 @@ const struct conf_opt conf_opts[] = {
 	 "reprompts before saying goodbye and hanging up"},
 	{"max_call_secs", CONF_INT, "1800", 0, 86400, NULL, 0, NULL,
 	 "end calls with a closing line after this long (0 = no limit)"},
+	/* tools executor (src/brain/tools.c, docs/tools.md) */
+	{"hang_up_drain_ms", CONF_INT, "4000", 0, 15000, NULL, 0, NULL,
+	 "hang_up tool: wait at most this long for the farewell to play "
+	 "out before BYE"},
+	{"hang_up_farewell", CONF_STR, "Goodbye.", 0, 0, NULL, 0, NULL,
+	 "hang_up tool: line spoken before hanging up; empty = none"},
+	{"transfer_confirm_message", CONF_STR,
+	 "To confirm the transfer, press {digit}.", 0, 0, NULL, 0, NULL,
+	 "transfer_blind: line asking the caller for the confirm key "
+	 "({digit} = transfer_confirm_digit)"},
+	{"entry_name", CONF_STR, NULL, 0, 0, NULL, CONF_F_NUMBERED, NULL,
+	 "open_entry: name of a door/gate the agent may open (numbered "
+	 "for several: entry_name_2 ...)"},
+	{"entry_dtmf", CONF_STR, NULL, 0, 0, NULL,
+	 CONF_F_SECRET | CONF_F_NUMBERED, NULL,
+	 "open_entry: keypad code sent on the call (RFC 4733) to open it"},
+	{"entry_url", CONF_STR, NULL, 0, 0, NULL, CONF_F_NUMBERED, NULL,
+	 "open_entry: relay URL that gets a JSON POST to open it (instead "
+	 "of entry_dtmf)"},
+	{"entry_token", CONF_STR, NULL, 0, 0, NULL,
+	 CONF_F_SECRET | CONF_F_NUMBERED, NULL,
+	 "open_entry: bearer token of entry_url"},
 	{"tts_fallback", CONF_STR, "auto", 0, 0, NULL, 0, NULL,
 	 "voice used when the TTS engine fails mid-call: an engine name, "
 	 "none, or auto (flite when the primary is a network engine)"},
@@ -1788,7 +1810,10 @@ static unsigned validate_cross(struct conf *conf, conf_err_h *errh,
 		const struct conf_ent *ent = le->data;
 		char k[160], a[160];
 
+		/* other numbered keys (entry_name_<n> ...) are lists of
+		 * their own, not accounts */
 		if (!(ent->opt->flags & CONF_F_NUMBERED) ||
+		    strncmp(ent->opt->key, "sip_", 4) ||
 		    ent->opt == anchor || ent_find(conf, anchor, ent->n))
 			continue;
 

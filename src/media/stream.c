@@ -56,6 +56,7 @@ struct mstream {
 	uint64_t start_ms, last_rx_ms, frames;
 	bool timed_out;
 	bool inband_quiet;
+	bool local_hold;            /* we hold the peer: send nothing      */
 	unsigned slot;              /* media clock slot                    */
 	struct mstream_stats st;
 	mstream_audio_h *audioh;
@@ -496,6 +497,39 @@ int mstream_offer(struct mstream *ms, struct mbuf **mbp)
 }
 
 
+/* A re-INVITE offer from the session we already have (same o= id, next
+ * version): a=sendonly to hold the peer, a=sendrecv to resume.  While we
+ * hold, nothing is sent (the playout queue still drains). */
+int mstream_reoffer(struct mstream *ms, bool hold, struct mbuf **mbp)
+{
+	struct sdp_media *m;
+	int err;
+
+	if (!ms || !mbp)
+		return EINVAL;
+	if (!ms->sdp || !ms->have_media)
+		return ENOTCONN;
+
+	m = list_ledata(list_head(sdp_session_medial(ms->sdp, false)));
+	if (!m)
+		m = list_ledata(list_head(sdp_session_medial(ms->sdp, true)));
+	if (!m)
+		return ENOTCONN;
+	sdp_media_set_ldir(m, hold ? SDP_SENDONLY : SDP_SENDRECV);
+	err = sdp_encode(mbp, ms->sdp, true);
+	if (err)
+		return err;
+	ms->local_hold = hold;
+	return 0;
+}
+
+
+bool mstream_local_hold(const struct mstream *ms)
+{
+	return ms && ms->local_hold;
+}
+
+
 int mstream_answer_decode(struct mstream *ms, struct mbuf *mb)
 {
 	struct sdpneg_result res;
@@ -628,7 +662,8 @@ void mstream_stats(const struct mstream *ms, struct mstream_stats *st)
 
 static bool can_send(const struct mstream *ms)
 {
-	return ms->have_media && (ms->res.dir & SDP_SENDONLY) &&
+	return ms->have_media && !ms->local_hold &&
+		(ms->res.dir & SDP_SENDONLY) &&
 		sa_isset(&ms->txdst, SA_ALL) &&
 		!sa_is_any(&ms->txdst);
 }

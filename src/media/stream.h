@@ -75,6 +75,11 @@ struct playq *mstream_playq(const struct mstream *ms);
 /* Offer/answer. Each successful call (re)configures the stream. */
 int  mstream_offer(struct mstream *ms, struct mbuf **mbp);
 int  mstream_answer_decode(struct mstream *ms, struct mbuf *mb);
+/* Offer again from the current session (re-INVITE): hold=true offers
+ * a=sendonly and stops sending; false offers a=sendrecv and resumes.
+ * ENOTCONN before media was agreed. */
+int  mstream_reoffer(struct mstream *ms, bool hold, struct mbuf **mbp);
+bool mstream_local_hold(const struct mstream *ms);
 int  mstream_offer_decode(struct mstream *ms, struct mbuf *offer,
 			  struct mbuf **answerp, uint16_t *scodep,
 			  const char **reasonp);

@@ -1251,6 +1251,11 @@ void agent_dtmf(struct agent *a, char digit)
 {
 	struct frame *f = NULL;
 
+#ifdef AGENT_HAVE_TOOLS
+	/* the answer to a transfer confirmation is not a turn */
+	if (a && tools_dtmf(a->tools, digit))
+		return;
+#endif
 	if (!a || 0 != frame_alloc(&f, FRAME_DTMF, pipeline_gen(a->pl)))
 		return;
 	f->digit = digit;
@@ -1658,6 +1663,11 @@ int agent_init(const struct conf *conf)
 	err = workers_init((unsigned)conf_int(conf, "workers"));
 	if (err)
 		return err;
+#ifdef AGENT_HAVE_TOOLS
+	err = tools_init(conf);
+	if (err)
+		return err;
+#endif
 
 	log_info(MOD, NULL, "agent: vad %s, stt %s, tts %s%s%s, brain %s, "
 		 "language %s, barge-in %s", cfg.vad->name, cfg.stt->name,
@@ -1674,6 +1684,9 @@ void agent_close(void)
 	if (!cfg.up)
 		return;
 	workers_close();
+#ifdef AGENT_HAVE_TOOLS
+	tools_close();
+#endif
 	if (cfg.vad && cfg.vad->close)
 		cfg.vad->close();
 	if (cfg.stt && cfg.stt->close)

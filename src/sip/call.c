@@ -36,8 +36,18 @@ struct call {
 	void *arg;
 	bool outcome_sent;
 	uint64_t start_ms;
+	/* SIP actions (transfer, Replaces): who we are in the dialog */
+	char *cuser;              /* our Contact user                    */
+	char *local_uri, *remote_uri;
+	char *dlg_callid, *ltag, *rtag;
+	void *auth_arg;
+	struct xfer *xfer;        /* transfer in progress                */
 	struct policy_call *policy;   /* caller class, gate state         */
 };
+
+static void xfer_drop(struct call *call);
+static void xfer_close(void);
+static void dialog_learn(struct call *call, const struct sip_msg *msg);
 
 static struct list calls;
 
@@ -68,12 +78,19 @@ static void destructor(void *arg)
 	tmr_cancel(&call->tmr_ring);
 	list_unlink(&call->le);
 	app_detach(call);
+	xfer_drop(call);
 	/* an established session sends BYE on deref; an early one CANCEL */
 	mem_deref(call->sess);
 	mem_deref(call->ms);
 	mem_deref(call->answer);
 	mem_deref(call->app);
 	mem_deref(call->policy);
+	mem_deref(call->cuser);
+	mem_deref(call->local_uri);
+	mem_deref(call->remote_uri);
+	mem_deref(call->dlg_callid);
+	mem_deref(call->ltag);
+	mem_deref(call->rtag);
 }
 
 
@@ -190,6 +207,7 @@ static void call_close(struct call *call, const char *reason, bool send_bye)
 	tmr_cancel(&call->tmr_answer);
 	tmr_cancel(&call->tmr_ring);
 	app_detach(call);
+	xfer_drop(call);
 	if (!send_bye) {
 		/* the session is already over: don't let deref send BYE */
 		call->sess = mem_deref(call->sess);
@@ -335,8 +353,8 @@ static int answer_handler(const struct sip_msg *msg, void *arg)
 static void estab_handler(const struct sip_msg *msg, void *arg)
 {
 	struct call *call = arg;
-	(void)msg;
 
+	dialog_learn(call, msg);
 	call->state = CALL_STATE_ESTABLISHED;
 	tmr_cancel(&call->tmr_ring);
 	if (call->outbound)
@@ -627,6 +645,10 @@ int call_accept(struct call **callp, const struct sip_msg *msg,
 		return err;
 	}
 
+	(void)str_dup(&call->cuser, cuser);
+	(void)pl_strdup(&call->local_uri, &msg->to.auri);
+	(void)pl_strdup(&call->remote_uri, &msg->from.auri);
+
 	list_append(&calls, &call->le, call);
 	if (prm->answer_delay_ms)
 		tmr_start(&call->tmr_answer, prm->answer_delay_ms,
@@ -666,6 +688,12 @@ int call_connect(struct call **callp, const char *to_uri,
 		return err;
 	call->outcomeh = outcomeh;
 	call->arg = arg;
+	call->auth_arg = auth_arg;
+	err  = str_dup(&call->cuser, cuser);
+	err |= str_dup(&call->local_uri, from_uri);
+	err |= str_dup(&call->remote_uri, to_uri);
+	if (err)
+		goto out;
 
 	err = mstream_offer(call->ms, &desc);
 	if (err)
@@ -709,6 +737,7 @@ void call_reap_all(void)
 {
 	tmr_cancel(&reap_tmr);
 	reap_handler(NULL);
+	xfer_close();
 }
 
 
@@ -721,4 +750,457 @@ void call_hangup_all(const char *reason)
 		le = le->next;
 		call_hangup(call, reason);
 	}
+}
+
+
+/* --- SIP actions on a live call: find, DTMF, hold, transfer ----------- */
+
+struct call *call_find(const char *id)
+{
+	struct le *le;
+
+	if (!id)
+		return NULL;
+	LIST_FOREACH(&calls, le) {
+		struct call *call = le->data;
+		if (!strcmp(call->id, id))
+			return call;
+	}
+	return NULL;
+}
+
+
+void call_foreach(call_apply_h *h, void *arg)
+{
+	struct le *le = calls.head;
+
+	if (!h)
+		return;
+	while (le) {
+		struct call *call = le->data;
+		le = le->next;   /* h may hang the call up */
+		h(call, arg);
+	}
+}
+
+
+int call_send_dtmf(struct call *call, const char *digits)
+{
+	if (!call || !digits || !*digits)
+		return EINVAL;
+	if (call->closing || call->state != CALL_STATE_ESTABLISHED)
+		return ENOTCONN;
+	return mstream_send_dtmf(call->ms, digits);
+}
+
+
+int call_hold(struct call *call, bool hold)
+{
+	struct mbuf *desc = NULL;
+	int err;
+
+	if (!call)
+		return EINVAL;
+	if (call->closing || call->state != CALL_STATE_ESTABLISHED ||
+	    !call->sess)
+		return ENOTCONN;
+	if (mstream_local_hold(call->ms) == hold)
+		return 0;
+
+	err = mstream_reoffer(call->ms, hold, &desc);
+	if (err)
+		return err;
+	err = sipsess_modify(call->sess, desc);
+	mem_deref(desc);
+	if (err) {
+		/* keep media and signalling in step */
+		struct mbuf *undo = NULL;
+		(void)mstream_reoffer(call->ms, !hold, &undo);
+		mem_deref(undo);
+		return err;
+	}
+	log_info(MOD, call->id, "%s the far end (re-INVITE %s)",
+		 hold ? "holding" : "resuming",
+		 hold ? "sendonly" : "sendrecv");
+	events_emit(hold ? "local_hold" : "local_resume", call->id, NULL);
+	return 0;
+}
+
+
+/* Remember the dialog identifiers (tags for Replaces) from the message
+ * that established it: the 2xx of our INVITE or the ACK of theirs. */
+static void dialog_learn(struct call *call, const struct sip_msg *msg)
+{
+	const struct pl *lt, *rt;
+
+	if (!msg || call->dlg_callid)
+		return;
+	lt = call->outbound ? &msg->from.tag : &msg->to.tag;
+	rt = call->outbound ? &msg->to.tag : &msg->from.tag;
+	(void)pl_strdup(&call->dlg_callid, &msg->callid);
+	(void)pl_strdup(&call->ltag, lt);
+	(void)pl_strdup(&call->rtag, rt);
+}
+
+
+/* One transfer per call: the REFER subscription and, for an attended
+ * transfer, the consult call. */
+struct xfer {
+	struct call *call;        /* back-pointer; call owns us          */
+	struct sipsub *sub;
+	struct call *consult;     /* attended: our call to the target    */
+	char *target;             /* resolved target URI                 */
+	call_xfer_h *h;
+	void *arg;
+	bool attended;
+	bool reported;
+	bool ok;
+	struct tmr tmr;
+};
+
+static struct sipevent_sock *evsock;
+
+
+static void xfer_close(void)
+{
+	evsock = mem_deref(evsock);
+}
+
+
+static struct sipevent_sock *xfer_sock(void)
+{
+	if (!evsock &&
+	    sipevent_listen(&evsock, ua_sip(), 32, 32, NULL, NULL))
+		return NULL;
+	return evsock;
+}
+
+
+static void xfer_destructor(void *arg)
+{
+	struct xfer *x = arg;
+
+	tmr_cancel(&x->tmr);
+	mem_deref(x->sub);
+	if (x->consult) {
+		/* after a transfer with Replaces the target ends this leg
+		 * itself; a BYE crossing theirs is harmless */
+		call_set_end_handler(x->consult, NULL, NULL);
+		call_hangup(x->consult, x->ok ? "transferred" :
+			    "transfer_aborted");
+	}
+	mem_deref(x->target);
+}
+
+
+/* The call is ending: no report from here on (the requester goes away
+ * with the call). */
+static void xfer_drop(struct call *call)
+{
+	call->xfer = mem_deref(call->xfer);
+}
+
+
+void call_transfer_abandon(struct call *call)
+{
+	if (call && call->xfer) {
+		call->xfer->h = NULL;
+		call->xfer->arg = NULL;
+	}
+}
+
+
+static void hangup_tmr(void *arg)
+{
+	struct xfer *x = arg;
+	struct call *call = x->call;
+
+	/* frees x */
+	call_hangup(call, "transferred");
+}
+
+
+static void xfer_report(struct xfer *x, int err, uint16_t scode)
+{
+	call_xfer_h *h = x->h;
+	void *arg = x->arg;
+
+	if (x->reported)
+		return;
+	x->reported = true;
+	x->ok = !err;
+	x->h = NULL;
+
+	log_info(MOD, x->call->id, "%s transfer %s (%u)",
+		 x->attended ? "attended" : "blind",
+		 !err ? "succeeded" : "failed", scode);
+	events_emit("transfer", x->call->id,
+		    ",\"kind\":\"%s\",\"ok\":%s,\"sip_code\":%u",
+		    x->attended ? "attended" : "blind",
+		    err ? "false" : "true", scode);
+	if (h)
+		h(err, scode, arg);
+
+	if (!err) {
+		/* our part is done: leave the call (from a timer, not
+		 * inside libre's NOTIFY handler) */
+		tmr_start(&x->tmr, 0, hangup_tmr, x);
+	}
+	else if (x->consult) {
+		call_set_end_handler(x->consult, NULL, NULL);
+		call_hangup(x->consult, "transfer_failed");
+		x->consult = NULL;
+	}
+}
+
+
+static int xfer_errno(uint16_t scode)
+{
+	if (scode >= 200 && scode < 300)
+		return 0;
+	switch (scode) {
+	case 401: case 403: case 407: case 603: return EPERM;
+	case 404: case 484: case 604:           return ENOENT;
+	case 405: case 501:                     return ENOTSUP;
+	case 408: case 480:                     return ETIMEDOUT;
+	case 486: case 600:                     return EBUSY;
+	case 487:                               return ECANCELED;
+	default:                                return EPROTO;
+	}
+}
+
+
+/* NOTIFY with message/sipfrag: "SIP/2.0 180 Ringing", then the final. */
+static void xfer_notify_handler(struct sip *sip, const struct sip_msg *msg,
+				void *arg)
+{
+	struct xfer *x = arg;
+	struct pl code;
+	uint16_t scode;
+
+	if (!msg_ctype_cmp(&msg->ctyp, "message", "sipfrag") ||
+	    re_regex((const char *)mbuf_buf(msg->mb), mbuf_get_left(msg->mb),
+		     "SIP/2.0[ ]+[0-9]3", NULL, &code)) {
+		(void)sip_treply(NULL, sip, msg, 400, "Bad sipfrag");
+		return;
+	}
+	(void)sip_treply(NULL, sip, msg, 200, "OK");
+	scode = (uint16_t)pl_u32(&code);
+	log_debug(MOD, x->call->id, "transfer progress: %u", scode);
+	if (scode < 200)
+		return;
+	xfer_report(x, xfer_errno(scode), scode);
+}
+
+
+static void xfer_close_handler(int err, const struct sip_msg *msg,
+			       const struct sipevent_substate *substate,
+			       void *arg)
+{
+	struct xfer *x = arg;
+	uint16_t scode = msg ? msg->scode : 0;
+	(void)substate;
+
+	/* REFER refused (4xx-6xx), no NOTIFY in time, or the
+	 * subscription ended without a final status */
+	if (!x->reported) {
+		if (!err)
+			err = scode >= 300 ? xfer_errno(scode) : EPROTO;
+		xfer_report(x, err, scode);
+	}
+	x->sub = mem_deref(x->sub);
+}
+
+
+/* A bare number or extension is sent to the far end's domain (the PBX
+ * that gave us the call); a URI is used as it is. */
+static int target_uri(char **urip, const struct call *call,
+		      const char *target)
+{
+	struct uri u;
+	struct pl pl;
+
+	if (!strncmp(target, "sip:", 4) || !strncmp(target, "sips:", 5) ||
+	    !strncmp(target, "tel:", 4))
+		return str_dup(urip, target);
+	for (const char *p = target; *p; p++) {
+		if (!(*p >= '0' && *p <= '9') && !strchr("+*#-.", *p) &&
+		    !(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z'))
+			return EINVAL;
+	}
+	if (!call->remote_uri)
+		return EINVAL;
+	pl_set_str(&pl, call->remote_uri);
+	if (uri_decode(&u, &pl))
+		return EINVAL;
+	if (u.port)
+		return re_sdprintf(urip, "sip:%s@%r:%u", target, &u.host,
+				   u.port);
+	return re_sdprintf(urip, "sip:%s@%r", target, &u.host);
+}
+
+
+static int xfer_alloc(struct xfer **xp, struct call *call, const char *target,
+		      call_xfer_h *h, void *arg)
+{
+	struct xfer *x;
+	int err;
+
+	if (!call || !target || !*target)
+		return EINVAL;
+	if (call->closing || call->state != CALL_STATE_ESTABLISHED ||
+	    !call->sess)
+		return ENOTCONN;
+	if (call->xfer)
+		return EALREADY;
+	if (!xfer_sock())
+		return ENOMEM;
+
+	x = mem_zalloc(sizeof(*x), xfer_destructor);
+	if (!x)
+		return ENOMEM;
+	x->call = call;
+	x->h = h;
+	x->arg = arg;
+	err = target_uri(&x->target, call, target);
+	if (err) {
+		mem_deref(x);
+		return err;
+	}
+	*xp = x;
+	return 0;
+}
+
+
+static int xfer_refer(struct xfer *x, const char *refer_to)
+{
+	struct call *call = x->call;
+
+	return sipevent_drefer(&x->sub, evsock, sipsess_dialog(call->sess),
+			       call->cuser ? call->cuser : "agent",
+			       call->auth_arg ? account_auth_handler : NULL,
+			       call->auth_arg, false,
+			       xfer_notify_handler, xfer_close_handler, x,
+			       "Refer-To: <%s>\r\n"
+			       "Referred-By: <%s>\r\n",
+			       refer_to,
+			       call->local_uri ? call->local_uri : "");
+}
+
+
+int call_transfer_blind(struct call *call, const char *target,
+			call_xfer_h *h, void *arg)
+{
+	struct xfer *x = NULL;
+	int err;
+
+	err = xfer_alloc(&x, call, target, h, arg);
+	if (err)
+		return err;
+
+	err = xfer_refer(x, x->target);
+	if (err) {
+		mem_deref(x);
+		return err;
+	}
+	call->xfer = x;
+	log_info(MOD, call->id, "blind transfer: REFER sent");
+	return 0;
+}
+
+
+/* URI header value characters outside RFC 3261 "hnv-unreserved" and
+ * "unreserved" are escaped. */
+static int uri_hval_print(struct re_printf *pf, const char *s)
+{
+	int err = 0;
+
+	for (; s && *s && !err; s++) {
+		char c = *s;
+		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		    (c >= 'A' && c <= 'Z') || strchr("-_.!~*'()[]/?:+$", c))
+			err = re_hprintf(pf, "%c", c);
+		else
+			err = re_hprintf(pf, "%%%02X", (uint8_t)c);
+	}
+	return err;
+}
+
+
+static void consult_outcome(struct call *consult, enum call_outcome o,
+			    uint16_t scode, void *arg)
+{
+	struct xfer *x = arg;
+	char *refer_to = NULL;
+	int err;
+
+	if (o != CALL_OUTCOME_ANSWERED) {
+		log_info(MOD, x->call->id, "attended transfer: target %s",
+			 call_outcome_name(o));
+		call_set_end_handler(consult, NULL, NULL);
+		x->consult = NULL;   /* it is ending by itself */
+		xfer_report(x, o == CALL_OUTCOME_BUSY ? EBUSY :
+			    o == CALL_OUTCOME_NO_ANSWER ? ETIMEDOUT :
+			    o == CALL_OUTCOME_DECLINED ? EPERM : EPROTO,
+			    scode);
+		return;
+	}
+
+	/* Refer-To: <target?Replaces=callid;to-tag=..;from-tag=..> with
+	 * the consult dialog as the target sees it replaced */
+	err = re_sdprintf(&refer_to, "%s?Replaces=%H%%3Bto-tag%%3D%H"
+			  "%%3Bfrom-tag%%3D%H", x->target,
+			  uri_hval_print, consult->dlg_callid,
+			  uri_hval_print, consult->rtag,
+			  uri_hval_print, consult->ltag);
+	if (!err && (!consult->dlg_callid || !consult->rtag ||
+		     !consult->ltag))
+		err = EPROTO;
+	if (!err)
+		err = xfer_refer(x, refer_to);
+	mem_deref(refer_to);
+	if (err) {
+		log_warn(MOD, x->call->id, "attended transfer: REFER: %m",
+			 err);
+		xfer_report(x, err, 0);
+		return;
+	}
+	log_info(MOD, x->call->id, "attended transfer: target answered,"
+		 " REFER with Replaces sent");
+}
+
+
+static void consult_end(struct call *consult, void *arg)
+{
+	struct xfer *x = arg;
+	(void)consult;
+
+	x->consult = NULL;
+	/* the target hung up before the transfer completed */
+	if (!x->sub && !x->reported)
+		xfer_report(x, ECONNRESET, 0);
+}
+
+
+int call_transfer_attended(struct call *call, const char *target,
+			   call_xfer_h *h, void *arg)
+{
+	struct xfer *x = NULL;
+	int err;
+
+	err = xfer_alloc(&x, call, target, h, arg);
+	if (err)
+		return err;
+	x->attended = true;
+
+	err = ua_connect(&x->consult, x->target, 0, consult_outcome, x);
+	if (err) {
+		mem_deref(x);
+		return err;
+	}
+	call_set_end_handler(x->consult, consult_end, x);
+	call->xfer = x;
+	log_info(MOD, call->id, "attended transfer: consult call %s placed",
+		 call_id(x->consult));
+	return 0;
 }

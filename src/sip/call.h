@@ -64,6 +64,37 @@ void call_reap_all(void);
 void call_set_appstate(struct call *call, void *state);
 void *call_appstate(const struct call *call);
 
+/* --- SIP actions on a live call (docs/internals/sip.md) ---
+ * Main thread only. */
+/* A live (not ending) call by id, or NULL. */
+struct call *call_find(const char *id);
+typedef void (call_apply_h)(struct call *call, void *arg);
+/* Each live call; h may hang the call up. */
+void call_foreach(call_apply_h *h, void *arg);
+/* Queue digits (0-9 * # A-D) as RFC 4733 telephone-events on the call's
+ * RTP stream.  ENOTSUP if the far end did not negotiate
+ * telephone-event, ENOTCONN if not established, EINVAL bad digit,
+ * EOVERFLOW queue full. */
+int  call_send_dtmf(struct call *call, const char *digits);
+/* Hold (re-INVITE a=sendonly, stop sending) or resume (a=sendrecv). */
+int  call_hold(struct call *call, bool hold);
+/* The final status of a transfer: err 0 and the 2xx of the NOTIFY
+ * sipfrag, or an errno (EPERM/ENOENT/EBUSY/ETIMEDOUT/ENOTSUP/EPROTO/
+ * ECONNRESET) with the SIP code if one was seen (REFER refused, sipfrag
+ * final >= 300, consult leg not answered).  Never called once the call
+ * has ended.  On success the call is hung up right after h. */
+typedef void (call_xfer_h)(int err, uint16_t scode, void *arg);
+/* REFER (Refer-To: target, Referred-By: us).  target: a SIP/tel URI or a
+ * number/extension at the far end's domain.  EALREADY while one runs. */
+int  call_transfer_blind(struct call *call, const char *target,
+			 call_xfer_h *h, void *arg);
+/* Call target (ua_connect); once it answers, REFER the far end to it
+ * with Replaces naming the consult dialog. */
+int  call_transfer_attended(struct call *call, const char *target,
+			    call_xfer_h *h, void *arg);
+/* Forget the handler of a running transfer (its requester went away). */
+void call_transfer_abandon(struct call *call);
+
 /* Provided by the app layer (src/pipeline/app.c): attach what answers. */
 int  app_attach(struct call *call, const char *spec);
 void app_detach(struct call *call);
