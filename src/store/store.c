@@ -20,8 +20,18 @@
 #include <re.h>
 #include "core/events.h"
 #include "core/log.h"
+#include "policy/policy.h"
 #include "store/store.h"
 #include "store/store_be.h"
+
+/* The caller's normalised number is on no bus (personal data): it is
+ * read from the call's trust state.  Linked weakly so the store also
+ * works in builds or tests without the SIP and trust layers. */
+struct call;
+struct call *call_find(const char *id);
+#pragma weak call_find
+#pragma weak call_policy
+#pragma weak policy_call_class
 
 #define MOD "store"
 
@@ -476,7 +486,23 @@ static void call_init(struct store_call *c, const char *id, int64_t ts)
 }
 
 
-/* caller facts a policy-aware emitter may put on call events */
+/* the live call's normalised number, NULL if withheld or unknown */
+static const char *caller_key(const char *callid)
+{
+	const struct caller_class *cc;
+	const struct policy_call *pc;
+	struct call *call;
+
+	if (!call_find || !call_policy || !policy_call_class)
+		return NULL;
+	call = call_find(callid);
+	pc = call ? call_policy(call) : NULL;
+	cc = pc ? policy_call_class(pc) : NULL;
+	return cc && cc->number && *cc->number ? cc->number : NULL;
+}
+
+
+/* caller facts a policy-aware emitter puts on call events */
 static void call_facts(struct store_call *c, const struct odict *o)
 {
 	const char *dir = ostr(o, "direction");
@@ -489,6 +515,7 @@ static void call_facts(struct store_call *c, const struct odict *o)
 		c->group = ostr(o, "group");
 	c->privilege = (int)oint(o, "privilege", -1);
 	c->recording = ostr(o, "recording");
+	c->caller_key = caller_key(c->id);
 }
 
 

@@ -11,6 +11,7 @@
 #include <ftw.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <sqlite3.h>
 #include <re.h>
@@ -755,4 +756,52 @@ int test_store_lock(void)
 	}
 	rm_rf(dir);
 	return 0;
+}
+
+
+/* Cost of recording on the main thread: a call's events (incoming,
+ * answered, two turns, a tool call, ended) for 300 calls, committed per
+ * call as the main loop would; prints microseconds per event. */
+int test_store_cost(void)
+{
+	char dir[64], id[16];
+	struct timespec a, b;
+	uint64_t t0, t1;
+	unsigned nev = 0;
+	int err = 0;
+
+	TEST_ERR(tmpdir(dir, sizeof(dir)));
+	TEST_ERR(store_open(dir));
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (unsigned i = 0; i < 300; i++) {
+		re_snprintf(id, sizeof(id), "cost%04u", i);
+		one_call(id, false);
+		events_emit("turn", id, ",\"turn\":1,\"transcript\":\"hello "
+			    "can you hear me\",\"reply\":\"You said hello can "
+			    "you hear me\",\"vad_end_ms\":700,\"stt_ms\":90,"
+			    "\"brain_ms\":1,\"tts_first_audio_ms\":30,"
+			    "\"voice_to_voice_ms\":820,\"interrupted\":false");
+		events_emit("turn", id, ",\"turn\":2,\"transcript\":\"bye\","
+			    "\"reply\":\"Goodbye\",\"interrupted\":false");
+		events_emit("tool_call", id, ",\"turn\":2,\"tool\":\"hang_up\","
+			    "\"decision\":\"allow\",\"category\":\"\","
+			    "\"ok\":true");
+		events_emit("call_ended", id, ",\"reason\":\"local_bye\"");
+		nev += 6;
+		err |= store_flush();   /* one commit per loop iteration */
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	t0 = (uint64_t)a.tv_sec * 1000000 + (uint64_t)a.tv_nsec / 1000;
+	t1 = (uint64_t)b.tv_sec * 1000000 + (uint64_t)b.tv_nsec / 1000;
+	fprintf(stderr, "store: %u events in %llu us: %.1f us/event "
+		"(commit per call)\n", nev, (unsigned long long)(t1 - t0),
+		(double)(t1 - t0) / nev);
+	if (sql_int(dir, "SELECT COUNT(*) FROM turns") != 600)
+		err = 1;
+	store_close();
+	rm_rf(dir);
+	/* generous: a slow CI disk must not fail it, a blocking fsync per
+	 * commit (~ms) would */
+	TEST_ASSERT((t1 - t0) / nev < 1000);
+	return err;
 }
