@@ -18,7 +18,7 @@
 enum {
 	TEXT_MAX = 2048,
 	WORDS_MAX = 400,
-	NVARIANT = 4,
+	NVARIANT = 5,
 };
 
 struct words {
@@ -162,7 +162,7 @@ static char fold_cp(uint32_t cp)
 /* Fold text into out: lower-case ASCII words separated by single
  * spaces; leet symbols kept only if leet (then mapped to letters). */
 static void fold(char *out, size_t sz, const char *in, size_t len,
-		 bool leet)
+		 int leet)
 {
 	const char *p = in, *end = in + len;
 	size_t n = 0;
@@ -176,7 +176,8 @@ static void fold(char *out, size_t sz, const char *in, size_t len,
 		if (leet) {
 			switch (c) {
 			case '0': c = 'o'; break;
-			case '1': case '!': case '|': c = 'i'; break;
+			case '1': c = leet == 2 ? 'l' : 'i'; break;
+			case '!': case '|': c = 'i'; break;
 			case '3': c = 'e'; break;
 			case '4': case '@': c = 'a'; break;
 			case '5': case '$': c = 's'; break;
@@ -338,10 +339,10 @@ char *screen_normalise(char *out, size_t sz, const char *text)
 	out[0] = '\0';
 	if (!text)
 		return out;
-	fold(a, sizeof(a), text, strlen(text), false);
+	fold(a, sizeof(a), text, strlen(text), 0);
 	despell(b, sizeof(b), a);
 	if (unbase64(dec, sizeof(dec), text)) {
-		fold(a, sizeof(a), dec, strlen(dec), false);
+		fold(a, sizeof(a), dec, strlen(dec), 0);
 		(void)re_snprintf(out, sz, "%s | %s", b, a);
 	}
 	else {
@@ -433,6 +434,8 @@ static const char *const override_phrases[] = {
 	"admin mode", "your real instructions", "your true purpose",
 	"your real purpose", "your new task", "your new role",
 	"your new job", "your new purpose", "your new instructions",
+	"whatever i say", "whatever i tell you", "do what i tell you",
+	"everything i say", "anything i say", "anything i ask",
 	"ignore the above", "everything above", "all previous",
 	"all prior", "you must obey",
 	"obey me", "obey my", "you have to obey", "comply with my",
@@ -458,6 +461,10 @@ static const char *const dial[] = {
 	"call*", "dial*", "phone", "ring", "transfer*", "connect*",
 	"forward*", "patch*", "redirect*", "conference", "bridge",
 	"divert*", "reroute", NULL,
+};
+static const char *const dial_phrases[] = {
+	"put me through", "put through", "put me on to", "hook me up",
+	"get me through", "let me speak to", "let me talk to", NULL,
 };
 static const char *const urgency[] = {
 	"urgent*", "emergency", "immediately", "asap", "hurry", "quick*",
@@ -654,7 +661,7 @@ static enum screen_verdict judge(const char *folded, const char **rule)
 		return SCREEN_REFUSE;
 	}
 
-	d = false;
+	d = any_phrase(sp, dial_phrases);
 	for (size_t i = 0; i < ws.n && !d; i++)
 		d = word_in(ws.w[i], dial);
 	u = false;
@@ -678,6 +685,59 @@ static enum screen_verdict judge(const char *folded, const char **rule)
 	}
 	*rule = "";
 	return SCREEN_ALLOW;
+}
+
+
+/* Letters only, word breaks gone ("i g n o r e  a l l" spelled with
+ * spaces between words as well): an override verb followed closely by
+ * what it overrides, or a read-back of a secret. */
+static const char *squashed(const char *folded)
+{
+	static const char *const verbs[] = {
+		"ignore", "disregard", "forget", "override", "bypass",
+		"circumvent", NULL,
+	};
+	static const char *const objs[] = {
+		"instruction", "rules", "prompt", "guideline", "restriction",
+		"programming", "directive", "safeguard", NULL,
+	};
+	static const char *const reads[] = {
+		"reveal", "tellme", "readme", "spell", "giveme", "whatis",
+		"whats", "repeat", NULL,
+	};
+	static const char *const secret_words[] = {
+		"password", "passphrase", "passcode", "apikey", "systemprompt",
+		"doorcode", "accesscode", NULL,
+	};
+	char sq[TEXT_MAX];
+	size_t n = 0;
+
+	for (const char *p = folded; *p && n + 1 < sizeof(sq); p++) {
+		if (*p != ' ')
+			sq[n++] = *p;
+	}
+	sq[n] = '\0';
+	for (size_t i = 0; verbs[i]; i++) {
+		for (const char *m = strstr(sq, verbs[i]); m;
+		     m = strstr(m + 1, verbs[i])) {
+			for (size_t j = 0; objs[j]; j++) {
+				const char *o = strstr(m, objs[j]);
+				if (o && o - m < 40)
+					return "instruction_override";
+			}
+		}
+	}
+	for (size_t i = 0; reads[i]; i++) {
+		for (const char *m = strstr(sq, reads[i]); m;
+		     m = strstr(m + 1, reads[i])) {
+			for (size_t j = 0; secret_words[j]; j++) {
+				const char *o = strstr(m, secret_words[j]);
+				if (o && o - m < 24)
+					return "secret_readback";
+			}
+		}
+	}
+	return NULL;
 }
 
 
@@ -723,17 +783,19 @@ enum screen_verdict screen_text(const char *text, const char **rulep)
 		return SCREEN_REFUSE;
 	}
 
-	fold(forms[nf++], TEXT_MAX, text, len, false);
+	fold(forms[nf++], TEXT_MAX, text, len, 0);
 	despell(forms[nf], TEXT_MAX, forms[0]);
 	nf++;
-	fold(forms[nf++], TEXT_MAX, text, len, true);
+	fold(forms[nf++], TEXT_MAX, text, len, 1);
+	fold(forms[nf++], TEXT_MAX, text, len, 2);
 	encoded = unbase64(dec, sizeof(dec), text);
 	if (encoded)
-		fold(forms[nf++], TEXT_MAX, dec, strlen(dec), false);
+		fold(forms[nf++], TEXT_MAX, dec, strlen(dec), 0);
 
 	for (size_t i = 0; i < nf; i++) {
-		const char *rule = "";
-		enum screen_verdict v = judge(forms[i], &rule);
+		const char *rule = squashed(forms[i]);
+		enum screen_verdict v = rule ? SCREEN_REFUSE :
+			judge(forms[i], &rule);
 
 		if (v > best) {
 			best = v;
