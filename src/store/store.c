@@ -54,6 +54,15 @@ static struct {
 } st;
 
 
+static const struct store_be *be_chosen;
+
+
+void store_be_use(const struct store_be *be)
+{
+	be_chosen = be;
+}
+
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -802,7 +811,7 @@ int store_open(const char *data_dir)
 		return EALREADY;
 	tmr_init(&st.tmr_commit);
 	tmr_init(&st.tmr_retention);
-	st.be = &store_sqlite;
+	st.be = be_chosen ? be_chosen : &store_sqlite;
 	st.txn = false;
 	st.retention_days = 0;
 

@@ -140,6 +140,10 @@ struct store_be {
 
 extern const struct store_be store_sqlite;
 
+/* The backend the next store_open uses; NULL = SQLite.  For tests (fault
+ * injection) and, later, a backend chosen by configuration. */
+void store_be_use(const struct store_be *be);
+
 /* Test hooks of the SQLite backend: create a database at path with the
  * schema of `version` only (to test migrations); the latest version. */
 int      store_sqlite_create_at(const char *path, unsigned version);

@@ -702,8 +702,13 @@ unsigned store_sqlite_latest(void)
 static int sq_begin(void *ctx)
 {
 	struct sq *sq = ctx;
-	sqlite3_stmt *s = stmt(sq, S_BEGIN);
+	sqlite3_stmt *s;
 
+	/* a batch whose commit failed is still open: carry on in it, the
+	 * next commit writes it */
+	if (!sqlite3_get_autocommit(sq->db))
+		return 0;
+	s = stmt(sq, S_BEGIN);
 	return s ? run(sq, S_BEGIN, s, "begin") : EIO;
 }
 

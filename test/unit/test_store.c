@@ -805,3 +805,154 @@ int test_store_cost(void)
 	TEST_ASSERT((t1 - t0) / nev < 1000);
 	return err;
 }
+
+
+int test_store_outbound(void)
+{
+	char dir[64];
+	int err = 0;
+
+	TEST_ERR(tmpdir(dir, sizeof(dir)));
+	TEST_ERR(store_open(dir));
+	events_emit("call_outcome", "out00001", ",\"outcome\":\"answered\","
+		    "\"sip_code\":200");
+	events_emit("call_answered", "out00001", ",\"codec\":\"G722\","
+		    "\"srtp\":true,\"direction\":\"outbound\"");
+	events_emit("call_ended", "out00001", ",\"reason\":\"local_bye\"");
+	events_emit("call_outcome", "out00002", ",\"outcome\":\"busy\","
+		    "\"sip_code\":486");
+	events_emit("call_ended", "out00002", ",\"reason\":\"busy\"");
+	/* refused at the media stage: its own row, never live */
+	events_emit("call_incoming", "rej00001", ",\"transport\":\"TCP\"");
+	events_emit("call_rejected", "rej00001", ",\"code\":488,"
+		    "\"reason\":\"no common codec\"");
+	store_flush();
+	store_close();
+	if (sql_int(dir, "SELECT COUNT(*) FROM calls WHERE id = 'out00001'"
+		    " AND direction = 'outbound' AND outcome = 'answered' AND"
+		    " sip_code = 200 AND codec = 'G722' AND srtp = 1 AND"
+		    " live = 0 AND duration_ms >= 0") != 1 ||
+	    sql_int(dir, "SELECT COUNT(*) FROM calls WHERE id = 'out00002'"
+		    " AND direction = 'outbound' AND outcome = 'busy' AND"
+		    " sip_code = 486 AND answered IS NULL AND"
+		    " duration_ms IS NULL AND live = 0") != 1 ||
+	    sql_int(dir, "SELECT COUNT(*) FROM calls WHERE id = 'rej00001'"
+		    " AND outcome = 'rejected' AND sip_code = 488 AND"
+		    " end_reason = 'rejected' AND live = 0") != 1 ||
+	    sql_int(dir, "SELECT COUNT(*) FROM calls") != 3)
+		err = 1;
+	rm_rf(dir);
+	return err;
+}
+
+
+/* Fault injection: a backend that fails (ENOMEM) from the n-th write or
+ * query on.  Recording keeps going without crashing, queries fail
+ * cleanly and leave the buffer as it was, and once the faults stop the
+ * store works again. */
+static struct store_be faulty;
+static int fault_countdown = -1;
+
+
+static bool fault(void)
+{
+	if (fault_countdown < 0)
+		return false;
+	if (fault_countdown == 0)
+		return true;
+	--fault_countdown;
+	return false;
+}
+
+
+static int f_call_update(void *ctx, const struct store_call *c)
+{
+	return fault() ? ENOMEM : store_sqlite.call_update(ctx, c);
+}
+
+
+static int f_turn_put(void *ctx, const char *callid,
+		      const struct store_turn *t)
+{
+	return fault() ? ENOMEM : store_sqlite.turn_put(ctx, callid, t);
+}
+
+
+static int f_calls_list(void *ctx, unsigned offset, unsigned limit,
+			uint64_t *totalp, store_call_h *h, void *arg)
+{
+	return fault() ? ENOMEM : store_sqlite.calls_list(ctx, offset, limit,
+							  totalp, h, arg);
+}
+
+
+static int f_message_add(void *ctx, const struct store_message *m,
+			 int64_t ts, uint64_t *idp)
+{
+	return fault() ? ENOMEM : store_sqlite.message_add(ctx, m, ts, idp);
+}
+
+
+static int f_commit(void *ctx)
+{
+	return fault() ? ENOMEM : store_sqlite.commit(ctx);
+}
+
+
+int test_store_faults(void)
+{
+	char dir[64];
+	struct store_message m;
+	struct mbuf *mb = mbuf_alloc(64);
+	int err = 0;
+
+	TEST_ASSERT(mb);
+	faulty = store_sqlite;
+	faulty.call_update = f_call_update;
+	faulty.turn_put = f_turn_put;
+	faulty.calls_list = f_calls_list;
+	faulty.message_add = f_message_add;
+	faulty.commit = f_commit;
+	store_be_use(&faulty);
+	memset(&m, 0, sizeof(m));
+	m.text = "hi";
+
+	TEST_ERR(tmpdir(dir, sizeof(dir)));
+	err = store_open(dir);
+	/* 4 writes and a commit per call: fail each, then the query */
+	for (int n = 0; n < 6 && !err; n++) {
+		char id[16];
+
+		re_snprintf(id, sizeof(id), "fault%03d", n);
+		fault_countdown = n;
+		one_call(id, false);
+		events_emit("turn", id, ",\"turn\":1,\"transcript\":\"x\","
+			    "\"interrupted\":false");
+		events_emit("call_ended", id, ",\"reason\":\"remote_bye\"");
+		(void)store_flush();
+		mbuf_write_str(mb, "keep");
+		if (store_calls_json(mb, 0, 10) != ENOMEM || mb->end != 4) {
+			err = 1;
+			break;
+		}
+		if (store_message_add(&m, NULL) != ENOMEM)
+			err = 2;
+		mbuf_rewind(mb);
+	}
+	fault_countdown = -1;
+	/* healthy again */
+	if (!err) {
+		one_call("healthy1", true);
+		err = store_flush();
+		err = err ? err : store_calls_json(mb, 0, 10);
+		err = err ? err : store_message_add(&m, NULL);
+		if (!err && sql_int(dir, "SELECT COUNT(*) FROM calls WHERE id"
+				    " = 'healthy1' AND live = 0") != 1)
+			err = 3;
+	}
+	store_close();
+	store_be_use(NULL);
+	mem_deref(mb);
+	rm_rf(dir);
+	return err;
+}
