@@ -16,6 +16,9 @@
 #include "sip/ua.h"
 #include "api/apiint.h"
 #include "api/deps.h"
+#include "brain/brain.h"
+#include "pipeline/app.h"
+#include "store/store.h"
 
 #define MOD "api"
 
@@ -49,7 +52,7 @@ static void dial_outcome(struct call *call, enum call_outcome o,
 
 	(void)call;
 	(void)scode;
-	if (d->sched_id && store_sched_done && !d->reported)
+	if (d->sched_id && !d->reported)
 		(void)store_sched_done(d->sched_id, call_outcome_name(o));
 	d->reported = true;
 }
@@ -60,7 +63,7 @@ static void dial_end(struct call *call, void *arg)
 	struct dialled *d = arg;
 
 	(void)call;
-	if (d->sched_id && store_sched_done && !d->reported)
+	if (d->sched_id && !d->reported)
 		(void)store_sched_done(d->sched_id, "failed");
 	mem_deref(d);
 }
@@ -97,15 +100,13 @@ int api_dial(const char *number, const char *objective, const char *persona,
 	events_emit("call_outgoing", idbuf, ",\"direction\":\"outbound\","
 		    "\"via\":\"api\",\"scheduled\":%s",
 		    sched_id ? "true" : "false");
-	if ((objective || persona) && brain_instructions_set) {
+	if (objective && *objective)
+		(void)brain_objective_set(idbuf, objective);
+	if (persona && *persona) {
 		char *text = NULL;
 
-		if (0 == re_sdprintf(&text, "%s%s%s%s%s",
-				     objective ? "Your objective on this call: "
-				     : "", objective ? objective : "",
-				     objective && persona ? "\n" : "",
-				     persona ? "Persona: " : "",
-				     persona ? persona : ""))
+		if (0 == re_sdprintf(&text, "Act as the persona \"%s\".",
+				     persona))
 			(void)brain_instructions_set(idbuf, BRAIN_SCOPE_CALL,
 						     text);
 		mem_deref(text);
@@ -132,8 +133,6 @@ int api_say(const char *callid, const char *text)
 
 	if (!call)
 		return ENOENT;
-	if (!app_say)
-		return ENOSYS;
 	return app_say(call, text);
 }
 
@@ -151,14 +150,13 @@ static void sched_due(uint64_t id, const char *json, void *arg)
 	if (!num) {
 		log_warn(MOD, NULL, "scheduled call %llu: bad record",
 			 (unsigned long long)id);
-		if (store_sched_done)
-			(void)store_sched_done(id, "failed");
+		(void)store_sched_done(id, "failed");
 		goto out;
 	}
 	err = api_dial(num, odict_string(od, "objective"),
 		       odict_string(od, "persona"), id, callid,
 		       sizeof(callid));
-	if (err && store_sched_done)
+	if (err)
 		(void)store_sched_done(id, "failed");
  out:
 	mem_deref(od);
@@ -168,8 +166,7 @@ static void sched_due(uint64_t id, const char *json, void *arg)
 static void sched_tick(void *arg)
 {
 	(void)arg;
-	if (store_sched_due)
-		(void)store_sched_due((uint64_t)time(NULL), sched_due, NULL);
+	(void)store_sched_due((uint64_t)time(NULL), sched_due, NULL);
 	tmr_start(&sched.tmr, SCHED_TICK_MS, sched_tick, NULL);
 }
 

@@ -19,6 +19,9 @@
 #include "api/api.h"
 #include "api/apiint.h"
 #include "api/deps.h"
+#include "brain/brain.h"
+#include "pipeline/app.h"
+#include "store/store.h"
 
 #define MOD "api"
 
@@ -231,25 +234,28 @@ static struct call *live_call(struct req *r, const char *id, uint16_t *st)
 
 /* ---- calls */
 
+/* {"live":[..], then the store's members: "total","offset","limit",
+ * "calls":[..] (recent calls, newest first)} */
 static uint16_t calls_list(struct req *r)
 {
 	unsigned off = qnum(r->query, "offset", 0, 1000000);
 	unsigned lim = qnum(r->query, "limit", PAGE_DEF, PAGE_MAX);
-	size_t pos;
+	struct mbuf *sm = mbuf_alloc(1024);
 	int err = 0;
 
+	if (!sm)
+		return api_err(r->mb, 500, "internal", "out of memory");
 	mbuf_reset(r->mb);
-	err |= mbuf_printf(r->mb, "{\"live\":%H,\"offset\":%u,\"limit\":%u,"
-			   "\"recent\":", api_live_json, NULL, off, lim);
-	pos = r->mb->end;
-	if (store_calls_json && 0 == store_calls_json(r->mb, off, lim)) {
-		/* written by the store */
+	err |= mbuf_printf(r->mb, "{\"live\":%H,", api_live_json, NULL);
+	if (0 == store_calls_json(sm, off, lim) && sm->end > 2 &&
+	    sm->buf[0] == '{') {
+		err |= mbuf_write_mem(r->mb, sm->buf + 1, sm->end - 1);
 	}
 	else {
-		r->mb->pos = r->mb->end = pos;
-		err |= mbuf_write_str(r->mb, "[]");
+		err |= mbuf_printf(r->mb, "\"total\":0,\"offset\":%u,"
+				   "\"limit\":%u,\"calls\":[]}", off, lim);
 	}
-	err |= mbuf_write_str(r->mb, "}");
+	mem_deref(sm);
 	if (err)
 		return api_err(r->mb, 500, "internal", "out of memory");
 	return 200;
@@ -272,7 +278,7 @@ static uint16_t call_get(struct req *r, const char *id)
 		err |= mbuf_write_str(r->mb, "null");
 	err |= mbuf_write_str(r->mb, ",\"record\":");
 	pos = r->mb->end;
-	if (store_call_json && 0 == store_call_json(r->mb, id)) {
+	if (0 == store_call_json(r->mb, id)) {
 		rec = true;
 	}
 	else {
@@ -386,8 +392,6 @@ static uint16_t call_place(struct req *r, const struct odict *od,
 			return api_err(r->mb, 400, "bad_request", "\"at\" must "
 				       "be an RFC 3339 time, e.g. "
 				       "2026-01-31T09:30:00Z");
-		if (!store_sched_add)
-			return unavailable(r, "scheduling (persistence)");
 		err = re_sdprintf(&json, "{\"number\":%H,\"objective\":%H,"
 				  "\"persona\":%H}", api_jstr_h, num,
 				  api_jstr_h, obj, api_jstr_h, persona);
@@ -517,8 +521,6 @@ static uint16_t instr_set(struct req *r, const char *callid,
 	if (od && !text && scope == BRAIN_SCOPE_TURN)
 		return api_err(r->mb, 400, "bad_request", "\"text\" is "
 			       "required");
-	if (!brain_instructions_set)
-		return unavailable(r, "instructions");
 	if (text && !*text)
 		text = NULL;
 	err = brain_instructions_set(callid, scope, text);
@@ -564,8 +566,6 @@ int api_context_add(const char *callid, const char *text, bool trusted)
 	unsigned n = 0;
 	int err;
 
-	if (!brain_context_add)
-		return ENOSYS;
 	err = brain_context_add(callid, text, trusted);
 	if (err)
 		return err;
@@ -590,8 +590,7 @@ int api_context_add(const char *callid, const char *text, bool trusted)
 
 void api_context_clear(const char *callid)
 {
-	if (brain_context_clear)
-		brain_context_clear(callid);
+	brain_context_clear(callid);
 	ctx_forget(callid);
 }
 
@@ -637,8 +636,6 @@ static uint16_t context(struct req *r, const char *id, const char *ckey,
 		return 200;
 	}
 	if (is_method(r, "DELETE")) {
-		if (!brain_context_clear)
-			return unavailable(r, "context");
 		api_context_clear(id);
 		return ok(r);
 	}
@@ -776,8 +773,7 @@ static uint16_t config_patch(struct req *r, const struct odict *od)
 			str_ncpy(val, e->u.boolean ? "true" : "false",
 				 sizeof(val));
 		(void)conf_set(api.conf, e->key, v, "api", NULL, NULL);
-		if (store_setting_put)
-			(void)store_setting_put(e->key, v);
+		(void)store_setting_put(e->key, v);
 		log_info(MOD, NULL, "setting %s changed through the API",
 			 e->key);
 	}
@@ -817,8 +813,6 @@ static uint16_t route_calls(struct req *r, const struct odict *od)
 		if (r->nseg == 3) {
 			if (!is_method(r, "GET"))
 				return bad_method(r, "GET");
-			if (!store_sched_json)
-				return unavailable(r, "scheduling");
 			mbuf_reset(r->mb);
 			err = store_sched_json(r->mb);
 			return err ? api_err(r->mb, 500, "internal", "%m", err)
@@ -830,8 +824,6 @@ static uint16_t route_calls(struct req *r, const struct odict *od)
 		if (!is_method(r, "DELETE"))
 			return bad_method(r, "DELETE");
 		sid = strtoull(r->seg[3], NULL, 10);
-		if (!store_sched_cancel)
-			return unavailable(r, "scheduling");
 		err = store_sched_cancel(sid);
 		if (err == ENOENT)
 			return api_err(r->mb, 404, "not_found", "no scheduled "
@@ -985,8 +977,6 @@ static uint16_t route(struct req *r, const struct odict *od)
 		if (r->nseg == 2) {
 			if (!is_method(r, "GET"))
 				return bad_method(r, "GET");
-			if (!store_messages_json)
-				return unavailable(r, "messages");
 			err = store_page(r, store_messages_json);
 			return err ? api_err(r->mb, 500, "internal", "%m", err)
 				: 200;
@@ -1000,8 +990,6 @@ static uint16_t route(struct req *r, const struct odict *od)
 			if (*end || !*r->seg[2])
 				return api_err(r->mb, 400, "bad_request",
 					       "message ids are numbers");
-			if (!store_message_delete)
-				return unavailable(r, "messages");
 			err = store_message_delete(id);
 			if (err == ENOENT)
 				return api_err(r->mb, 404, "not_found",
@@ -1015,8 +1003,6 @@ static uint16_t route(struct req *r, const struct odict *od)
 		if (r->nseg == 2) {
 			if (!is_method(r, "GET"))
 				return bad_method(r, "GET");
-			if (!store_history_json)
-				return unavailable(r, "caller history");
 			mbuf_reset(r->mb);
 			err = store_history_json(r->mb);
 			return err ? api_err(r->mb, 500, "internal", "%m", err)
@@ -1025,8 +1011,6 @@ static uint16_t route(struct req *r, const struct odict *od)
 		if (r->nseg == 3) {
 			if (!is_method(r, "DELETE"))
 				return bad_method(r, "DELETE");
-			if (!store_history_delete)
-				return unavailable(r, "caller history");
 			err = store_history_delete(r->seg[2]);
 			if (err == ENOENT)
 				return api_err(r->mb, 404, "not_found",

@@ -336,7 +336,8 @@ static int cmd_run(const struct opts *o, bool one_call)
 		goto out;
 	}
 
-	err = api_init(conf);
+	/* the one-shot `agentline call` leaves the API to the daemon */
+	err = one_call ? 0 : api_init(conf);
 	if (err) {
 		log_error(MOD, NULL, "cannot start the control API: %m", err);
 		goto out;

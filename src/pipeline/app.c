@@ -215,6 +215,19 @@ void app_dtmf(struct call *call, char digit)
 }
 
 
+int app_say(struct call *call, const char *text)
+{
+	struct app *app = call_appstate(call);
+
+	if (!text || !*text)
+		return EINVAL;
+	if (!app || app->kind != APP_AGENT || !app->agent)
+		return ENOTSUP;
+	agent_say(app->agent, text);
+	return 0;
+}
+
+
 static void app_destructor(void *arg)
 {
 	struct app *app = arg;

@@ -10,4 +10,9 @@
 int  app_init(const char *spec);
 void app_close(void);
 
+struct call;
+/* Operator speech (API, agent WebSocket): say text on the call now,
+ * outside a turn.  ENOTSUP unless the call runs the agent. */
+int  app_say(struct call *call, const char *text);
+
 #endif

@@ -101,7 +101,8 @@ def start(t, name, **extra):
 def body(t):
     al = start(t, "agentline", elevenlabs_api_key="hunter2-secret")
     port = al.api_port
-    tok_path = os.path.join(t.dir, "control_token")
+    tok_path = os.path.join(t.dir, al.sets.get("data_dir", "data"),
+                            "control_token")
     t.check(harness.wait_for(lambda: os.path.exists(tok_path), 5),
             "token generated into data_dir/control_token")
     token = open(tok_path).read().strip()
@@ -140,8 +141,9 @@ def body(t):
     # success paths
     st, v, h = api.req("GET", "/api/calls")
     t.check(st == 200 and v.get("live") == [] and
-            isinstance(v.get("recent"), list) and v.get("limit") == 50,
-            "GET /api/calls: 200 live [] recent [] limit 50", v)
+            isinstance(v.get("calls"), list) and v.get("limit") == 50 and
+            v.get("total") == 0,
+            "GET /api/calls: 200 live [] calls [] total 0 limit 50", v)
     st, v, h = api.req("GET", "/api/calls?offset=5&limit=9999")
     t.check(st == 200 and v.get("offset") == 5 and v.get("limit") == 500,
             "pagination: offset 5, limit capped at 500", v)
@@ -356,4 +358,5 @@ def body(t):
     t.check(al.alive() and al2.alive(), "both instances still running")
 
 
-harness.Test("api_contract").run(body)
+if __name__ == "__main__":
+    harness.Test("api_contract").run(body)

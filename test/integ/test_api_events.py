@@ -26,7 +26,7 @@ def body(t):
     token = "events-test-token-0123456789"
     al = t.agentline(app="echo", codecs="PCMU,PCMA",
                      control_listen="127.0.0.1:%d" % port,
-                     control_token=token)
+                     control_token=token, dtmf_event_digits="true")
     api = Api("127.0.0.1", port, token)
     inbound = 'direction="inbound",reason="remote_bye"'
     before = metric(api, "agentline_calls_total", inbound)
