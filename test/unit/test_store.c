@@ -956,3 +956,83 @@ int test_store_faults(void)
 	rm_rf(dir);
 	return err;
 }
+
+
+static int golden(const struct mbuf *mb, const char *name)
+{
+	char path[512], *want = NULL;
+	FILE *f;
+	long n;
+	int err = 0;
+
+	re_snprintf(path, sizeof(path), "%s/store/%s", test_datadir, name);
+	f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "golden %s missing; got:\n%.*s\n", path,
+			(int)mb->end, (const char *)mb->buf);
+		return ENOENT;
+	}
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	want = malloc((size_t)n + 1);
+	if (!want || fread(want, 1, (size_t)n, f) != (size_t)n)
+		err = EIO;
+	fclose(f);
+	/* the file ends with a newline, the JSON does not */
+	if (!err && (n < 1 || (size_t)n - 1 != mb->end ||
+		     memcmp(want, mb->buf, mb->end))) {
+		fprintf(stderr, "%s differs; got:\n%.*s\n", name, (int)mb->end,
+			(const char *)mb->buf);
+		err = 1;
+	}
+	free(want);
+	return err;
+}
+
+
+/* The JSON the control API serves, fixed rows against golden files
+ * (test/data/store/): field names, types, null for unset values, order
+ * of turns and tool calls. */
+int test_store_json_golden(void)
+{
+	char dir[64];
+	struct mbuf *mb = mbuf_alloc(1024);
+	int err;
+
+	TEST_ASSERT(mb);
+	TEST_ERR(tmpdir(dir, sizeof(dir)));
+	TEST_ERR(store_open(dir));
+	err = sql(dir,
+		  "INSERT INTO calls (n, id, direction, caller_redacted,"
+		  " caller_key, caller_group, privilege, codec, transport,"
+		  " srtp, started, answered, ended, updated, outcome,"
+		  " sip_code, end_reason, duration_ms, recording, live,"
+		  " barge_ins) VALUES"
+		  " (1, '1a2b3c4d', 'inbound', '…42', '+4915112345642',"
+		  " 'family', 2, 'G722', 'TLS', 1, 1763780000000,"
+		  " 1763780000250, 1763780061500, 1763780061500, 'answered',"
+		  " NULL, 'remote_bye', 61250, '/rec/1.wav', 0, 1),"
+		  " (2, '5e6f7a8b', 'outbound', NULL, NULL, NULL, NULL, NULL,"
+		  " 'UDP', NULL, 1763780100000, NULL, NULL, 1763780100000,"
+		  " 'busy', 486, NULL, NULL, NULL, 1, 0);"
+		  "INSERT INTO turns VALUES (1, 1, 'hello', 'Hi! How can I"
+		  " help?', 700, 95, 410, 120, 1325, 0, 1763780005000),"
+		  " (1, 2, 'bye \"now\"', NULL, 700, 80, NULL, NULL, NULL, 1,"
+		  " 1763780060000);"
+		  "INSERT INTO tool_calls (call, turn, tool, decision,"
+		  " category, ok, ts) VALUES (1, 2, 'hang_up', 'allow', '',"
+		  " 1, 1763780060100), (1, 2, 'transfer_blind', 'deny',"
+		  " 'privilege', 0, 1763780060050);");
+	err = err ? err : store_call_json(mb, "1a2b3c4d");
+	err = err ? err : golden(mb, "call.json");
+	if (!err) {
+		mbuf_rewind(mb);
+		err = store_calls_json(mb, 0, 10);
+		err = err ? err : golden(mb, "calls.json");
+	}
+	store_close();
+	mem_deref(mb);
+	rm_rf(dir);
+	return err;
+}
