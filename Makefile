@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all build setup run test test-unit bench fuzz clean
+.PHONY: all build setup run demo test test-unit bench fuzz clean
 
 all: build
 
@@ -15,6 +15,10 @@ setup:
 
 run: setup build
 	./build/agentline run $(ARGS)
+
+# agentline calling agentline: a scripted caller leaves a message
+demo: setup build
+	@python3 scripts/demo.py build/agentline $(ARGS)
 
 test: setup build
 	@cmake --preset asan >/dev/null

@@ -21,6 +21,7 @@
 #include "brain/playbook.h"
 #include "core/conf.h"
 #include "core/log.h"
+#include "sip/call.h"
 
 #define MOD "script"
 
@@ -34,6 +35,7 @@ enum {
 
 struct script {
 	struct brain_host host;
+	struct call *call;         /* NULL in `agentline pipeline`        */
 	char callid[24];
 	char lines[SCRIPT_LINES_MAX][SCRIPT_LINE_MAX];
 	unsigned n, next;
@@ -112,9 +114,44 @@ static void hang_up(struct script *s)
 		err = s->host.tool(s->host.arg, s->turn_id, "hang_up",
 				   "{\"reason\":\"script finished\"}",
 				   tool_done, s);
-	if (err)
-		log_info(MOD, s->callid, "script finished; cannot hang up "
-			 "(%m): waiting for the other side", err);
+	if (!err)
+		return;
+	if (s->call) {
+		/* FALLBACK: no tools executor on this call.  Nothing of ours
+		 * is being said (this runs instead of a line), so end the
+		 * call at once; it frees this brain: return right after */
+		log_info(MOD, s->callid, "script finished: hanging up");
+		call_hangup(s->call, "local_bye");
+		return;
+	}
+	log_info(MOD, s->callid, "script finished; cannot hang up (%m): "
+		 "waiting for the other side", err);
+}
+
+
+/* Did the read-back have the digits?  The caller's recogniser may slip
+ * extra digits in ("I have" heard as a digit, a pause as "eight"):
+ * `want` must appear in order within len(want) + 1 + len(want) / 5
+ * consecutive digits of what was heard.  A digit the other side dropped
+ * or changed is never made up. */
+static bool digits_match(const char *want, const char *got)
+{
+	size_t wl = strlen(want), span = wl + 1 + wl / 5;
+
+	if (!wl)
+		return false;
+	for (const char *g = got; *g; g++) {
+		const char *w = want, *p = g;
+
+		while (*p && *w && (size_t)(p - g) < span) {
+			if (*p == *w)
+				w++;
+			p++;
+		}
+		if (!*w)
+			return true;
+	}
+	return false;
 }
 
 
@@ -140,7 +177,7 @@ static void next_line(void *arg)
 
 		playbook_digits(want, sizeof(want), l + 8);
 		playbook_digits(got, sizeof(got), s->heard);
-		ok = *want && strstr(got, want);
+		ok = digits_match(want, got);
 		if (!ok && ++s->confirms < 3 && s->next >= 2) {
 			s->next -= 2;   /* say the number again */
 			l = "no.";
@@ -164,9 +201,17 @@ static void next_line(void *arg)
 					   "send_dtmf", args, tool_done, s);
 		if (err)
 			log_warn(MOD, s->callid, "cannot press keys: %m", err);
+		if (s->next < s->n && s->host.listen &&
+		    !strncasecmp(s->lines[s->next], "confirm:", 8))
+			s->host.listen(s->host.arg, "digits");
 		s->host.reply(s->turn_id, NULL, true, s->host.arg);
 		return;
 	}
+	/* a read-back comes next: hear it with the digits grammar (the
+	 * open vocabulary model hears "zero" as "era" and the like) */
+	if (s->next < s->n && !strncasecmp(s->lines[s->next], "confirm:", 8)
+	    && s->host.listen)
+		s->host.listen(s->host.arg, "digits");
 	s->host.reply(s->turn_id, l, false, s->host.arg);
 	s->host.reply(s->turn_id, NULL, true, s->host.arg);
 }
@@ -195,6 +240,7 @@ static int script_alloc(void **stp, const struct conf *conf,
 		return ENOMEM;
 	tmr_init(&s->tmr);
 	s->host = *host;
+	s->call = call ? call->call : NULL;
 	str_ncpy(s->callid, call && call->callid ? call->callid : "-",
 		 sizeof(s->callid));
 	err = script_open(s, spec + 7);

@@ -1,11 +1,13 @@
 /*
  * main.c  agentline command line: run, check, call, version, --help.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <re.h>
 #include "api/api.h"
 #include "core/conf.h"
@@ -56,6 +58,7 @@ static void usage(FILE *f)
 		"       agentline pipeline --in CALLER.wav [--out AGENT.wav] "
 		"[--codec PCMU|PCMA|G722|none] [--fast] [-c FILE] "
 		"[--set ...]\n"
+		"       agentline demo\n"
 		"       agentline version\n"
 		"       agentline --help\n"
 		"\n"
@@ -65,6 +68,9 @@ static void usage(FILE *f)
 		"line per problem\n"
 		"  call    place one call, print its outcome as JSON, exit 0 "
 		"if answered\n"
+		"  demo    call the default agent from a scripted caller on "
+		"loopback and\n          print the conversation and the "
+		"stored message\n"
 		"  pipeline  run the agent pipeline over a WAV file (simulated "
 		"real time,\n"
 		"          or --fast), print one JSON line per turn with "
@@ -428,6 +434,24 @@ static int cmd_check(const struct opts *o)
 }
 
 
+/* `agentline demo`: scripts/demo.py (Python, stdlib) runs two agentline
+ * processes; this binary is the one it starts. */
+static int cmd_demo(void)
+{
+	char self[512];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return 1;
+	self[n] = '\0';
+	execlp("python3", "python3", AGENTLINE_DATADIR "/../scripts/demo.py",
+	       self, (char *)NULL);
+	fprintf(stderr, "agentline demo: cannot run python3 %s: %s\n",
+		AGENTLINE_DATADIR "/../scripts/demo.py", strerror(errno));
+	return 1;
+}
+
+
 int main(int argc, char *argv[])
 {
 	struct opts o;
@@ -444,6 +468,8 @@ int main(int argc, char *argv[])
 		usage(stdout);
 		return 0;
 	}
+	if (!strcmp(o.cmd, "demo"))
+		return cmd_demo();
 	if (!strcmp(o.cmd, "version")) {
 		printf("agentline %s\n", AGENTLINE_VERSION);
 		return 0;

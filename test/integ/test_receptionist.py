@@ -1,0 +1,248 @@
+#!/usr/bin/python3
+"""The offline receptionist (brain = playbook, the default) end to end, on
+real SIP calls: a second agentline places each call with brain =
+script:FILE, so the caller's lines are flite-voiced and travel through the
+telephone channel (G.722 here, SRTP on) into the receptionist's VAD and
+pocketsphinx (free speech for name and reason, the digits and yes/no
+grammars for the number), and the receptionist's questions travel back to
+the caller's recogniser, which decides when to say the next line.
+
+ 1. ten generated calls (names, reasons, callback numbers vary): at least
+    9 of 10 messages stored with the right callback number, each with its
+    audio file (the measured rate is printed);
+ 2. "no" to the read-back: the receptionist asks again and stores the
+    corrected number;
+ 3. keypad entry: the number typed as RFC 4733 DTMF is read back and
+    stored.
+
+Judged on the receptionist's message store (SQLite under data_dir), or
+on its message_taken events where the build has no store, and on the
+turn events of both sides."""
+import os
+import random
+import re
+import sqlite3
+import subprocess
+import time
+import harness
+
+WORDS = "zero one two three four five six seven eight nine".split()
+FIRST = ["Alice", "Bob", "Carol", "David", "Emma", "Frank", "Grace",
+         "Henry", "Irene", "James", "Karen", "Louis"]
+LAST = ["Walker", "Miller", "Turner", "Baker", "Carter", "Hughes",
+        "Morgan", "Foster", "Price", "Bennett"]
+REASONS = [
+    "I am calling about the piano lesson on Friday.",
+    "The parcel you ordered has arrived at the post office.",
+    "I would like to talk about the kitchen repair.",
+    "Your car is ready to be picked up.",
+    "Please call me back about the dinner on Saturday.",
+    "It is about the invoice from last month.",
+    "I have a question about the rental flat.",
+    "The meeting tomorrow has moved to ten o'clock.",
+    "I found your dog in the park.",
+    "Can we talk about the school trip next week?",
+]
+CALLS = int(os.environ.get("RECEPTIONIST_CALLS", "10"))
+
+
+def spoken(number):
+    """'5551234567' -> 'five five five, one two three, four five six
+    seven.' (groups of three, the last of up to four)"""
+    groups, i = [], 0
+    while i < len(number):
+        rest = len(number) - i
+        n = rest if rest <= 4 else 3
+        groups.append(" ".join(WORDS[int(d)] for d in number[i:i + n]))
+        i += n
+    return ", ".join(groups) + "."
+
+
+def has_store(t):
+    out = subprocess.run([t.agentline_bin, "--help"], capture_output=True,
+                         text=True).stdout
+    return re.search(r"^\s+data_dir\s", out, re.M) is not None
+
+
+class Reception:
+    def __init__(self, t):
+        self.t = t
+        self.data = os.path.join(t.dir, "data")
+        os.makedirs(self.data, exist_ok=True)
+        sets = dict(app="agent", greeting_owner="Sam",
+                    silence_reprompt_secs=8, filler_delay_ms=0,
+                    tcp=False)
+        self.store = has_store(t)
+        if self.store:
+            sets["data_dir"] = self.data
+        t.note("message store: %s" % ("SQLite under data_dir" if self.store
+                                      else "none in this build (events)"))
+        self.al = t.agentline(name="reception", **sets)
+        self.calls = 0
+
+    def messages(self):
+        """Stored messages, oldest first: dicts with call, name, callback,
+        text, audio_path."""
+        if self.store:
+            db = os.path.join(self.data, "agentline.db")
+            if not os.path.exists(db):
+                return []
+            c = sqlite3.connect(db, timeout=5)
+            try:
+                c.row_factory = sqlite3.Row
+                rows = c.execute("SELECT call, name, callback, text, "
+                                 "audio_path FROM messages ORDER BY id"
+                                 ).fetchall()
+            finally:
+                c.close()
+            return [dict(r) for r in rows]
+        out = []
+        for e in self.al.events_of("message_taken"):
+            out.append({"call": e.get("call"), "name": e.get("name"),
+                        "callback": e.get("callback"),
+                        "text": e.get("text"),
+                        "audio_path": e.get("audio_path")})
+        return out
+
+    def audio_of(self, m):
+        """The message's audio file: the stored path, else the one the
+        receptionist wrote for that call."""
+        p = m.get("audio_path") or ""
+        if p and os.path.exists(p):
+            return p
+        for d in (os.path.join(self.data, "audio"),):
+            q = os.path.join(d, "%s-message.wav" % m.get("call"))
+            if os.path.exists(q):
+                return q
+        return None
+
+    def call(self, name, lines, timeout=150):
+        """One call from a scripted caller; returns (message or None,
+        caller turns, receptionist turns of that call, seconds)."""
+        t = self.t
+        self.calls += 1
+        script = os.path.join(t.dir, "%s.script" % name)
+        with open(script, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        before = len(self.messages())
+        port = harness.free_port()
+        lo, hi = harness.free_port_range(40)
+        ev = os.path.join(t.dir, "%s.events.jsonl" % name)
+        argv = [t.agentline_bin, "call",
+                "sip:reception@%s" % self.al.sip_udp, "--duration", "120"]
+        for k, v in dict(sip_listen="udp:127.0.0.1:%d" % port,
+                         rtp_port_min=lo, rtp_port_max=hi,
+                         events_file=ev, brain="script:" + script,
+                         barge_in_mode="off", filler_delay_ms=0,
+                         tts_voice="slt",
+                         silence_reprompt_secs=0, drain_secs=1,
+                         log_level="info").items():
+            argv += ["--set", "%s=%s" % (k, v)]
+        start = time.monotonic()
+        p = harness.Proc(name, argv, cwd=t.dir)
+        rc = p.wait(timeout)
+        if rc is None:
+            t.note("%s: caller still running after %ss: stopping it"
+                   % (name, timeout))
+            p.stop(timeout=5)
+        secs = time.monotonic() - start
+        # the receptionist stores before it says goodbye
+        harness.wait_for(lambda: len(self.messages()) > before, 5)
+        msgs = self.messages()
+        msg = msgs[-1] if len(msgs) > before else None
+        caller_turns = [e for e in _events(ev) if e.get("event") == "turn"]
+        rturns = []
+        if msg:
+            rturns = [e for e in self.al.events_of("turn")
+                      if e.get("call") == msg.get("call")]
+        return msg, caller_turns, rturns, secs
+
+
+def _events(path):
+    import json
+    out = []
+    try:
+        with open(path) as f:
+            for line in f:
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    pass
+    except OSError:
+        pass
+    return out
+
+
+def generated_calls(t, rec):
+    rnd = random.Random(20261122)
+    right, with_audio, reasks, total_secs = 0, 0, 0, 0.0
+    for i in range(CALLS):
+        name = "%s %s" % (FIRST[i % len(FIRST)], rnd.choice(LAST))
+        reason = REASONS[i % len(REASONS)]
+        number = "".join(rnd.choice("0123456789")
+                         for _ in range(rnd.choice((7, 8, 10))))
+        lines = ["My name is %s." % name, reason, spoken(number),
+                 "confirm: %s" % number]
+        msg, cturns, rturns, secs = rec.call("call%02d" % i, lines)
+        total_secs += secs
+        got = msg.get("callback") if msg else None
+        audio = rec.audio_of(msg) if msg else None
+        n_no = sum(1 for e in rturns
+                   if "number again" in e.get("reply", ""))
+        reasks += n_no
+        ok = got == number
+        right += ok
+        with_audio += bool(ok and audio)
+        t.note("call %d: %-16s number %-10s stored %-10s %s, audio %s, "
+               "re-asked %d, name heard %r, %.0f s" % (
+                   i, name, number, got, "RIGHT" if ok else "WRONG",
+                   "yes" if audio else "no", n_no,
+                   msg.get("name") if msg else None, secs))
+    t.note("measured: %d of %d calls stored the right callback number "
+           "(%d %%), %d with audio; %d read-backs corrected by 'no'; "
+           "%.0f s per call" % (right, CALLS, 100 * right // max(CALLS, 1),
+                                with_audio, reasks,
+                                total_secs / max(CALLS, 1)))
+    need = CALLS - CALLS // 10
+    t.check(right >= need, "at least %d of %d generated calls stored the "
+            "right callback number (%d)" % (need, CALLS, right))
+    t.check(with_audio >= need, "... each with its audio file (%d)"
+            % with_audio)
+
+
+def say_no(t, rec):
+    number = "4155550123"
+    lines = ["My name is Peter Jones.", "It is about the garden fence.",
+             "one two three.", "no.", spoken(number),
+             "confirm: %s" % number]
+    msg, cturns, rturns, secs = rec.call("call_no", lines)
+    replies = [e.get("reply", "") for e in rturns]
+    t.check(any("number again" in r for r in replies),
+            "'no' to the read-back: the receptionist asked again", replies)
+    t.check(msg and msg.get("callback") == number,
+            "... and stored the corrected number", msg)
+
+
+def keypad(t, rec):
+    number = "0301234567"
+    lines = ["My name is Maria Schmidt.", "I am calling about the flat.",
+             "dtmf: %s#" % number, "confirm: %s" % number]
+    msg, cturns, rturns, secs = rec.call("call_dtmf", lines)
+    dt = [e for e in rec.al.events_of("dtmf")
+          if not msg or e.get("call") == msg.get("call")]
+    t.check(len(dt) >= len(number), "keypad: %d DTMF digits arrived at the "
+            "receptionist" % len(dt))
+    t.check(msg and msg.get("callback") == number,
+            "keypad: the typed number was read back and stored", msg)
+    t.check(msg and rec.audio_of(msg), "keypad: message audio kept", msg)
+
+
+def body(t):
+    rec = Reception(t)
+    generated_calls(t, rec)
+    say_no(t, rec)
+    keypad(t, rec)
+    t.check(rec.al.alive(), "the receptionist is still running")
+
+
+harness.Test("receptionist").run(body)
