@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <re.h>
 #include "core/events.h"
 #include "core/log.h"
@@ -484,4 +485,17 @@ const char *api_live_direction(const char *callid)
 unsigned api_live_count(void)
 {
 	return list_count(&ev.live);
+}
+
+
+/* Seconds since the call started (-1 if unknown). */
+double api_live_age(const char *callid)
+{
+	struct live *l = callid ? live_find(callid) : NULL;
+	struct timespec now;
+
+	if (!l || l->started <= 0)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (double)now.tv_sec + now.tv_nsec / 1e9 - l->started;
 }

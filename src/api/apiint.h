@@ -56,6 +56,7 @@ bool api_live_known(const char *callid);
 void api_live_set_takeover(const char *callid, bool on);
 const char *api_live_direction(const char *callid);
 unsigned api_live_count(void);
+double api_live_age(const char *callid);
 /* The id of the first live call into buf; ENOENT if none. */
 int  api_live_first(char *buf, size_t sz);
 /* Registrations seen on the bus. */
