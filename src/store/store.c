@@ -1105,6 +1105,35 @@ int store_setting_put(const char *key, const char *val)
 }
 
 
+struct set_arg {
+	store_setting_h *h;
+	void *arg;
+};
+
+
+static void setting_row(const char *key, const char *val, int64_t updated,
+			void *arg)
+{
+	struct set_arg *sa = arg;
+	(void)updated;
+
+	if (key && val)
+		sa->h(key, val, sa->arg);
+}
+
+
+int store_settings_foreach(store_setting_h *h, void *arg)
+{
+	struct set_arg sa = {h, arg};
+
+	if (!h)
+		return EINVAL;
+	if (!st.ctx)
+		return ENODEV;
+	return st.be->kv_list(st.ctx, false, setting_row, &sa);
+}
+
+
 int store_sched_add(const char *json, uint64_t at_unix, uint64_t *idp)
 {
 	char *norm = NULL;

@@ -63,6 +63,9 @@ int  store_history_delete(const char *key);                /* ENOENT */
 /* Settings changed at run time */
 int  store_setting_get(const char *key, char **valp);      /* ENOENT */
 int  store_setting_put(const char *key, const char *val);
+/* Every saved setting, by key (to re-apply them at start-up) */
+typedef void (store_setting_h)(const char *key, const char *val, void *arg);
+int  store_settings_foreach(store_setting_h *h, void *arg);
 
 /* Scheduled calls: queued -> started -> done, or cancelled */
 int  store_sched_add(const char *json, uint64_t at_unix, uint64_t *idp);

@@ -636,6 +636,12 @@ static void due_h(uint64_t id, const char *json, void *arg)
 }
 
 
+static void kv_collect(const char *key, const char *val, void *arg)
+{
+	(void)mbuf_printf(arg, "%s=%s;", key, val);
+}
+
+
 int test_store_roundtrip(void)
 {
 	char dir[64], *v = NULL;
@@ -697,6 +703,19 @@ int test_store_roundtrip(void)
 	err |= store_setting_get("greeting_incoming", &v);
 	err |= !v || strcmp(v, "Hi 'there'; --");
 	v = mem_deref(v);
+
+	err |= store_setting_put("max_calls", "7");
+	{
+		struct mbuf *kv = mbuf_alloc(64);
+
+		err |= !kv || store_settings_foreach(kv_collect, kv);
+		if (kv) {
+			mbuf_write_u8(kv, 0);
+			err |= strcmp((char *)kv->buf, "greeting_incoming=Hi "
+				      "'there'; --;max_calls=7;");
+		}
+		mem_deref(kv);
+	}
 
 	/* scheduled calls: due ones once, cancel, done */
 	err |= store_sched_add("{\"number\":\"+4930123\"}", 1000, &s1);
