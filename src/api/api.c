@@ -32,6 +32,7 @@
 #include "core/log.h"
 #include "api/api.h"
 #include "api/apiint.h"
+#include "api/api_www.h"
 
 #define MOD "api"
 
@@ -643,6 +644,17 @@ static void handle_request(struct http_conn *conn, const struct http_msg *msg,
 		reply_err(conn, 413, "too_large", m, "Connection: close\r\n");
 		http_conn_close(conn);
 		return;
+	}
+
+	/* the control centre's page, scripts and styles */
+	if (strncmp(path, "/api/", 5)) {
+		const struct http_hdr *h = http_msg_xhdr(msg, "If-None-Match");
+		char inm[64] = "";
+
+		if (h)
+			pl_strcpy(&h->val, inm, sizeof(inm));
+		if (api_www_serve(conn, method, path, inm))
+			return;
 	}
 
 	if (!strcmp(path, "/api/login") && !strcmp(method, "POST")) {
