@@ -6,7 +6,8 @@ PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
  flite1-dev libespeak-ng-dev espeak-ng-data libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us
  libre-dev librem-dev libspandsp-dev libspeexdsp-dev libopus-dev libssl-dev libsqlite3-dev sqlite3
  python3 sip-tester baresip-core kamailio kamailio-tls-modules
- sox libsox-fmt-all openssl tshark iproute2 procps flite"
+ sox libsox-fmt-all openssl tshark iproute2 procps flite
+ chromium"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
@@ -56,4 +57,24 @@ if command -v npm >/dev/null 2>&1; then
 			dist/silero_vad.onnx || true
 else
 	echo "setup: npm not found; Silero VAD unavailable (energy VAD used)"
+fi
+
+# playwright-core (no dependencies) drives Debian's chromium in the control
+# centre test (test/integ/test_ui.py): the whole package into
+# deps/playwright-core.
+PLAYWRIGHT_PKG=playwright-core@1.65.1
+if command -v npm >/dev/null 2>&1 &&
+   [ ! -f "$DEPS/playwright-core/package.json" ]; then
+	tmp=$(mktemp -d)
+	if (cd "$tmp" && npm pack --silent "$PLAYWRIGHT_PKG" >/dev/null 2>&1) &&
+	   tar -xzf "$tmp"/*.tgz -C "$tmp"; then
+		rm -rf "$DEPS/playwright-core"
+		mkdir -p "$DEPS"
+		mv "$tmp/package" "$DEPS/playwright-core"
+		echo "setup: fetched $PLAYWRIGHT_PKG into $DEPS/playwright-core"
+	else
+		echo "setup: could not fetch $PLAYWRIGHT_PKG (npm); the control" \
+			"centre test will skip"
+	fi
+	rm -rf "$tmp"
 fi

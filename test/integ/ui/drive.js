@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+/*
+ * drive.js  Drives the control centre in headless Chromium (Debian's
+ *           /usr/bin/chromium through playwright-core) for test_ui.py.
+ *
+ * usage: node drive.js PLAYWRIGHT_CORE_DIR BASE_URL TOKEN OUTDIR
+ *
+ * Prints one JSON object per line on stdout: {"step":..., ...}.  The
+ * Python side waits for {"step":"signed_in"} before it places the call,
+ * and reads the final {"step":"done", ...} (or {"step":"error", ...}).
+ * Screenshots go to OUTDIR.
+ */
+'use strict';
+
+const path = require('path');
+const fs = require('fs');
+const os = require('os');
+
+const [pwDir, base, token, outDir] = process.argv.slice(2);
+const {chromium} = require(path.resolve(pwDir));
+
+const LAPTOP = {width: 1280, height: 860};
+const PHONE = {width: 390, height: 844};
+
+function say(obj) {
+	process.stdout.write(JSON.stringify(obj) + '\n');
+}
+
+async function shot(page, name, size) {
+	await page.setViewportSize(size);
+	await page.waitForTimeout(150);     /* layout settles */
+	const file = path.join(outDir, name + '.png');
+	await page.screenshot({path: file, fullPage: true});
+	/* the page must fit the width: nothing wider than the viewport */
+	const overflow = await page.evaluate(() =>
+		document.documentElement.scrollWidth - window.innerWidth);
+	say({step: 'screenshot', file, width: size.width, overflow});
+	return overflow;
+}
+
+async function main() {
+	fs.mkdirSync(outDir, {recursive: true});
+	const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'ui-chromium-'));
+	const ctx = await chromium.launchPersistentContext(profile, {
+		executablePath: '/usr/bin/chromium',
+		headless: true,
+		viewport: LAPTOP,
+		args: ['--no-sandbox', '--disable-gpu', '--disable-quic',
+			'--no-first-run', '--disable-background-networking',
+			'--disable-component-update', '--disable-sync'],
+	});
+	const result = {step: 'done', console_errors: []};
+	try {
+		const page = ctx.pages()[0] || await ctx.newPage();
+		page.on('console', (m) => {
+			if (m.type() === 'error')
+				result.console_errors.push(m.text());
+		});
+		page.on('pageerror', (e) =>
+			result.console_errors.push('pageerror: ' + e.message));
+		page.setDefaultTimeout(20000);
+
+		await page.goto(base + '/');
+		await page.waitForSelector('#signin-form', {state: 'visible'});
+		await shot(page, 'signin-1280', LAPTOP);
+
+		/* a wrong token is refused with a message */
+		await page.fill('#token', 'not-the-token-0000000000');
+		await page.click('#signin-form button');
+		await page.waitForFunction(() =>
+			document.querySelector('#signin-error').textContent.length > 0);
+		result.wrong_token_message =
+			await page.textContent('#signin-error');
+		result.app_hidden_after_wrong = await page.isHidden('#app');
+
+		await page.fill('#token', token);
+		await page.click('#signin-form button');
+		await page.waitForSelector('#app', {state: 'visible'});
+		await page.waitForSelector('#conn.up');
+		say({step: 'signed_in'});
+
+		/* the call: a card with the caller's words in its transcript */
+		const card = await page.waitForSelector(
+			'article.call[data-call] .line.caller', {timeout: 60000});
+		const callEl = await card.evaluateHandle((e) =>
+			e.closest('article.call'));
+		result.call = await callEl.evaluate((e) => e.dataset.call);
+		/* let a reply and its timings arrive too */
+		await page.waitForSelector(
+			`article.call[data-call="${result.call}"] .timings`,
+			{timeout: 30000}).catch(() => {});
+		result.live_transcript = await callEl.evaluate((e) =>
+			Array.from(e.querySelectorAll('.line.caller'))
+				.map((l) => l.lastChild.textContent));
+		result.live_replies = await callEl.evaluate((e) =>
+			Array.from(e.querySelectorAll('.line.agent'))
+				.map((l) => l.lastChild.textContent));
+		result.live_badges = await callEl.evaluate((e) =>
+			Array.from(e.querySelectorAll('.badge'))
+				.map((b) => b.textContent));
+		result.live_timings = await callEl.evaluate((e) =>
+			Array.from(e.querySelectorAll('.timings'))
+				.map((b) => b.textContent));
+		say({step: 'transcript', call: result.call,
+			text: result.live_transcript});
+		result.overflow = {};
+		result.overflow.live_1280 = await shot(page, 'live-1280', LAPTOP);
+		result.overflow.live_390 = await shot(page, 'live-390', PHONE);
+		await page.setViewportSize(LAPTOP);
+
+		/* hang up from the page: two clicks (arm, confirm) */
+		const sel = `article.call[data-call="${result.call}"]`;
+		await page.click(`${sel} button.danger`);
+		await page.click(`${sel} button.danger.armed`);
+		say({step: 'hangup_clicked'});
+		await page.waitForSelector(`${sel}.ended`, {timeout: 15000});
+		result.ended_badge = await page.textContent(`${sel} .badge.ended`);
+		say({step: 'ended', badge: result.ended_badge});
+		await shot(page, 'ended-1280', LAPTOP);
+
+		/* its history entry */
+		await page.click(`${sel} a[href^="#call/"]`);
+		await page.waitForSelector('#view-call:not([hidden]) table');
+		await page.waitForFunction(() => !/live now/.test(
+			document.querySelector('#call-detail').textContent),
+			null, {timeout: 10000}).catch(() => {});
+		result.history_url = page.url();
+		result.history_title = await page.textContent('#call-title');
+		result.history_turns = await page.$$eval(
+			'#call-detail table tbody tr', (rows) => rows.map((r) =>
+				Array.from(r.cells).map((c) => c.lastChild ?
+					c.lastChild.textContent : '')));
+		result.history_facts = await page.$$eval('#call-detail .fact',
+			(fs) => Object.fromEntries(fs.map((f) => [
+				f.querySelector('dt').textContent,
+				f.querySelector('dd').textContent])));
+		result.overflow.call_1280 = await shot(page, 'call-1280', LAPTOP);
+		result.overflow.call_390 = await shot(page, 'call-390', PHONE);
+
+		/* the list, and the other views render without errors */
+		await page.setViewportSize(LAPTOP);
+		await page.click('#nav a[data-view="history"]');
+		await page.waitForSelector('#history-list table');
+		result.history_rows = await page.$$eval('#history-list tbody tr',
+			(rows) => rows.length);
+		result.overflow.history_1280 = await shot(page, 'history-1280',
+			LAPTOP);
+		result.overflow.history_390 = await shot(page, 'history-390',
+			PHONE);
+		for (const v of ['messages', 'registrations', 'settings']) {
+			await page.setViewportSize(LAPTOP);
+			await page.goto(base + '/#' + v);
+			await page.waitForSelector(`#view-${v}:not([hidden])`);
+			await page.waitForTimeout(400);
+			result.overflow[v + '_1280'] = await shot(page, v + '-1280',
+				LAPTOP);
+			result.overflow[v + '_390'] = await shot(page, v + '-390',
+				PHONE);
+		}
+		result.settings_runtime = await page.$$eval(
+			'#settings-runtime input', (i) => i.length);
+
+		/* sign out: back to the sign-in form, the API refuses again */
+		await page.setViewportSize(LAPTOP);
+		await page.click('#signout');
+		await page.waitForSelector('#signin-form', {state: 'visible'});
+		result.after_signout_status = await page.evaluate(async () =>
+			(await fetch('/api/calls')).status);
+		say(result);
+	} finally {
+		await ctx.close();
+		fs.rmSync(profile, {recursive: true, force: true});
+	}
+}
+
+main().catch((e) => {
+	say({step: 'error', message: String(e && e.stack || e)});
+	process.exit(1);
+});
