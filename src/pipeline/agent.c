@@ -166,6 +166,7 @@ struct agent {
 	uint32_t turn_id;
 	struct call *call;            /* NULL in `agentline pipeline`    */
 	struct tools *tools;          /* the tool executor, if any       */
+	struct screen_turn *screen;   /* caller turn at the policy gate  */
 	enum stt_mode listen_mode;    /* for the next utterance          */
 	char *pending;                /* the turn in flight, until its reply
 					 starts (joined with the next)   */
@@ -603,6 +604,87 @@ static void turn_submit(struct agent *a, enum brain_input kind,
 }
 
 
+/* --- the trust gate for caller turns (policy helper) ---
+ * Every fresh caller turn (speech or keypad) passes policy_turn() first:
+ * passphrase/PIN auth, the injection screen, a blind-transfer confirm
+ * key.  Only what it lets through reaches turn_submit(). */
+struct screen_turn {
+	struct agent_ref *ref;
+	enum brain_input kind;
+	char *audio;
+};
+
+
+static void screen_turn_destructor(void *data)
+{
+	struct screen_turn *st = data;
+
+	mem_deref(st->ref);
+	mem_deref(st->audio);
+}
+
+
+static void screen_turn_drop(struct agent *a)
+{
+	policy_turn_cancel(call_policy(a->call));
+	a->screen = mem_deref(a->screen);
+}
+
+
+static void screen_turn_h(enum policy_turn_action act, const char *text,
+			  void *arg)
+{
+	struct screen_turn *st = arg;
+	struct agent *a = st->ref->a;
+
+	if (!a || a->closing || a->screen != st)
+		return;
+	switch (act) {
+	case POLICY_PASS:
+		turn_submit(a, st->kind, text, st->audio);
+		break;
+	case POLICY_SAY:
+		say(a, text, 0);
+		break;
+	case POLICY_SAY_HANGUP:
+		say(a, *text ? text : prompt("goodbye"), SAY_HANGUP);
+		break;
+	}
+}
+
+
+static void screen_submit(struct agent *a, enum brain_input kind,
+			  const char *text, const char *audio_path)
+{
+	struct policy_call *pc = call_policy(a->call);
+	struct screen_turn *st;
+
+	if (!pc) {                  /* `agentline pipeline`: no call */
+		turn_submit(a, kind, text, audio_path);
+		return;
+	}
+	screen_turn_drop(a);
+	st = mem_zalloc(sizeof(*st), screen_turn_destructor);
+	if (!st || (audio_path && str_dup(&st->audio, audio_path))) {
+		mem_deref(st);
+		say(a, prompt("sorry"), 0);
+		return;
+	}
+	st->ref = mem_ref(a->ref);
+	st->kind = kind;
+	a->screen = st;
+	/* what is said for the passphrase is a secret: the turn record
+	 * (event, store) never carries it */
+	if (policy_auth_pending(pc) && kind == BRAIN_SPEECH)
+		str_ncpy(a->t.transcript_text, "(passphrase)",
+			 sizeof(a->t.transcript_text));
+	if (policy_turn(pc, kind == BRAIN_DTMF, text, screen_turn_h, st)) {
+		a->screen = mem_deref(a->screen);
+		say(a, prompt("sorry"), 0);
+	}
+}
+
+
 static void dtmf_flush(struct agent *a)
 {
 	tmr_cancel(&a->tmr_dtmf);
@@ -618,7 +700,7 @@ static void dtmf_flush(struct agent *a)
 	a->t.transcript = wall_ms();
 	str_ncpy(a->t.transcript_text, "(keypad)",
 		 sizeof(a->t.transcript_text));
-	turn_submit(a, BRAIN_DTMF, a->dtmf, NULL);
+	screen_submit(a, BRAIN_DTMF, a->dtmf, NULL);
 	memset(a->dtmf, 0, sizeof(a->dtmf));
 }
 
@@ -681,7 +763,7 @@ static void brain_process(struct proc *p, struct frame *f, enum frame_dir d)
 		mem_deref(audio);
 		return;
 	}
-	turn_submit(a, BRAIN_SPEECH, f->text, audio);
+	screen_submit(a, BRAIN_SPEECH, f->text, audio);
 	mem_deref(audio);
 }
 
@@ -1329,6 +1411,7 @@ static void agent_destructor(void *data)
 	tmr_cancel(&a->tmr_dtmf);
 	/* the tools first: a pending action must not outlive the brain */
 	mem_deref(a->tools);
+	screen_turn_drop(a);
 	if (a->tts)
 		atomic_store(&a->tts->gen, 0xffffffffu);
 	mem_deref(a->pl);

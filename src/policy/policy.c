@@ -96,7 +96,6 @@ struct policy_call {
 	bool auth_pending;
 	unsigned attempts;
 	char pinbuf[PIN_MAX];
-	size_t npin;
 	/* screen */
 	unsigned refusals;
 	struct guard_job *job;       /* guard request in flight          */
@@ -1003,7 +1002,6 @@ static void auth_ok(struct policy_call *pc, policy_turn_h *h, void *arg)
 	struct caller_class gc;
 
 	pc->auth_pending = false;
-	pc->npin = 0;
 	memset(pc->pinbuf, 0, sizeof(pc->pinbuf));
 	log_info(MOD, pc->callid, "caller authenticated");
 	if (pol.auth_group && policy_groups_find(pol.groups, pol.auth_group,
@@ -1025,7 +1023,6 @@ static void auth_ok(struct policy_call *pc, policy_turn_h *h, void *arg)
 static void auth_fail(struct policy_call *pc, policy_turn_h *h, void *arg)
 {
 	pc->attempts++;
-	pc->npin = 0;
 	memset(pc->pinbuf, 0, sizeof(pc->pinbuf));
 	log_info(MOD, pc->callid, "caller auth failed (attempt %u%s)",
 		 pc->attempts, pol.auth_max ? "" : ", unlimited");
@@ -1046,35 +1043,24 @@ static void auth_turn(struct policy_call *pc, bool dtmf, const char *text,
 		      policy_turn_h *h, void *arg)
 {
 	if (dtmf) {
+		size_t n;
+
 		if (!pol.pin) {
 			h(POLICY_SAY, pol.msg_prompt ? pol.msg_prompt : "",
 			  arg);
 			return;
 		}
-		for (const char *d = text; *d; d++) {
-			if (*d == '#') {
-				pc->pinbuf[pc->npin] = '\0';
-				if (ct_equal(pc->pinbuf, pol.pin))
-					auth_ok(pc, h, arg);
-				else
-					auth_fail(pc, h, arg);
-				return;
-			}
-			if (pc->npin + 1 >= sizeof(pc->pinbuf)) {
-				auth_fail(pc, h, arg);
-				return;
-			}
-			pc->pinbuf[pc->npin++] = *d;
-			pc->pinbuf[pc->npin] = '\0';
-			if (pc->npin == strlen(pol.pin)) {
-				if (ct_equal(pc->pinbuf, pol.pin))
-					auth_ok(pc, h, arg);
-				else
-					auth_fail(pc, h, arg);
-				return;
-			}
-		}
-		h(POLICY_SAY, "", arg);   /* more digits to come */
+		/* one keypad turn (the agent ends it at '#' or a pause) is
+		 * one entry: no feedback on a partly right PIN */
+		n = strcspn(text, "#");
+		if (n >= sizeof(pc->pinbuf))
+			n = sizeof(pc->pinbuf) - 1;
+		memcpy(pc->pinbuf, text, n);
+		pc->pinbuf[n] = '\0';
+		if (ct_equal(pc->pinbuf, pol.pin))
+			auth_ok(pc, h, arg);
+		else
+			auth_fail(pc, h, arg);
 		return;
 	}
 	if (pol.passphrase) {

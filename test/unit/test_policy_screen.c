@@ -417,12 +417,15 @@ int test_policy_auth(void)
 		TEST_ERR(turn(pc, true, "1234", &r));
 		TEST_EQ(r.act, POLICY_SAY);
 	}
-	TEST_ERR(turn(pc, true, "47", &r));        /* digit by digit */
+	/* one keypad turn is one entry: a partly right PIN gets no
+	 * different answer */
+	TEST_ERR(turn(pc, true, "47", &r));
 	TEST_EQ(r.act, POLICY_SAY);
-	TEST_STREQ(r.text, "");
+	TEST_STREQ(r.text, "Sorry, that is not right. Please try again.");
 	TEST_ASSERT(policy_auth_pending(pc));
-	TEST_ERR(turn(pc, true, "1", &r));
-	TEST_ERR(turn(pc, true, "1", &r));
+	TEST_ERR(turn(pc, true, "47111", &r));
+	TEST_ASSERT(policy_auth_pending(pc));
+	TEST_ERR(turn(pc, true, "4711", &r));
 	TEST_STREQ(r.text, "OK.");
 	TEST_ASSERT(!policy_auth_pending(pc));
 	mem_deref(pc);
