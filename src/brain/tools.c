@@ -687,6 +687,14 @@ static struct job *place_job(const char *childid)
 }
 
 
+const char *tools_call_objective(const char *callid)
+{
+	const struct job *j = callid ? place_job(callid) : NULL;
+
+	return j ? j->objective : NULL;
+}
+
+
 static void place_report(struct job *j)
 {
 	char *json = NULL;

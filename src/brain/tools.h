@@ -51,6 +51,9 @@ void tools_cancel(struct tools *t);
 bool tools_dtmf(struct tools *t, char digit);
 /* The OpenAI "tools" array (JSON Schema of each tool). */
 const char *tools_schema_json(void);
+/* The objective of a call placed by place_call (also set with
+ * brain_objective_set), NULL if none. */
+const char *tools_call_objective(const char *callid);
 
 /* --- test seam: what the executor calls.  NULL members (or
  *     tools_set_ops(NULL)) mean the real functions. --- */
