@@ -10,11 +10,14 @@ scripts/setup.sh), against a real call:
  3. SIPp calls in (app agent, parrot brain, offline engines) speaking a
     flite sentence on a loop; the call's card shows the caller's words as
     agentline recognised them (the same text as its turn events);
- 4. "Hang up" (armed, then confirmed) ends the call: SIPp receives BYE and
+ 4. "Say" is accepted; "Take over" (when the server offers the agent
+    WebSocket) puts the next caller turn to the page, and the typed reply
+    is what agentline answers (its turn event);
+ 5. "Hang up" (armed, then confirmed) ends the call: SIPp receives BYE and
     answers it, call_ended has reason operator, the API no longer lists the
     call live and records it ended;
- 5. its history entry opens with the turns and their timings;
- 6. screenshots of each view at 1280 and 390 px wide are kept (path
+ 6. its history entry opens with the turns and their timings;
+ 7. screenshots of each view at 1280 and 390 px wide are kept (path
     printed), and no view is wider than the window.
 Skips (77) only when chromium or playwright-core is missing."""
 import glob
@@ -196,6 +199,15 @@ def body(t):
     t.check(any("voice to voice" in x for x in
                 res.get("live_timings") or []),
             "the card shows turn timings", res.get("live_timings"))
+
+    t.check(res.get("said"), "say from the page accepted")
+    reply = res.get("takeover_reply")
+    if reply:
+        replies = [e.get("reply") for e in turns]
+        t.check(reply in replies, "taken over: the typed reply answered "
+                "a caller turn", replies)
+    else:
+        t.note("the server offers no agent WebSocket: takeover not tested")
 
     # 4. the hang-up
     t.check(r.ok and r.successful == 1, "SIPp saw the call end with our "

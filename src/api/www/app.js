@@ -285,6 +285,8 @@ class LiveCall {
 		this.ended = false;
 		this.partial = null;
 		this.pending = null;          /* takeover: open turn.request */
+		this.provisional = [];        /* takeover lines until the turn */
+		this.pinned = true;           /* transcript follows the end */
 		this.build();
 		this.update();
 		$('#live-calls').prepend(this.card);
@@ -298,6 +300,17 @@ class LiveCall {
 		this.timer = el('span', {class: 'timer'});
 		this.transcript = el('div', {class: 'transcript',
 			'aria-live': 'polite', 'aria-label': 'Transcript'});
+		/* stay at the end unless the reader scrolled back; keep it there
+		 * when the card changes size (phone rotation, window resize) */
+		this.transcript.addEventListener('scroll', () => {
+			const t = this.transcript;
+			this.pinned = t.scrollHeight - t.scrollTop - t.clientHeight < 24;
+		});
+		if (window.ResizeObserver)
+			new ResizeObserver(() => {
+				if (this.pinned)
+					this.scroll(true);
+			}).observe(this.transcript);
 		this.sayInput = el('input', {name: 'text', maxlength: 4000,
 			placeholder: 'Say to the caller…', autocomplete: 'off',
 			'aria-label': 'Text to say'});
@@ -365,9 +378,10 @@ class LiveCall {
 			fmtDur((to - from) * 1000);
 	}
 
-	scroll() {
+	scroll(force) {
 		const t = this.transcript;
-		t.scrollTop = t.scrollHeight;
+		if (force || this.pinned)
+			t.scrollTop = t.scrollHeight;
 	}
 
 	addLine(cls, who, text) {
@@ -391,6 +405,14 @@ class LiveCall {
 		if (this.partial) {
 			this.partial.remove();
 			this.partial = null;
+		}
+		/* a turn answered from this page was shown as it happened */
+		for (const [kind, text] of [['caller', t.transcript],
+			['you', t.reply]]) {
+			const i = this.provisional.findIndex((p) => p.kind === kind &&
+				p.text === text);
+			if (i >= 0)
+				this.provisional.splice(i, 1)[0].line.remove();
 		}
 		if (t.transcript)
 			this.addLine('caller', 'Caller', t.transcript);
@@ -513,6 +535,7 @@ class LiveCall {
 			class: 'link', onclick: () => this.remove()}, 'Dismiss'));
 		agent.forget(this.id);
 		this.mine = false;
+		this.info.taken_over = false;
 		this.update();
 		/* ended cards stay a while so the end can be seen */
 		this.reap = setTimeout(() => this.remove(), 120000);
@@ -533,7 +556,8 @@ class LiveCall {
 		try {
 			await api('POST', `/api/calls/${encodeURIComponent(this.id)}` +
 				'/hangup');
-			this.sys('hanging up…');
+			if (!this.ended)
+				this.sys('hanging up…');
 		} catch (e) {
 			toast('Hang up failed: ' + e.message, true);
 		} finally {
@@ -594,8 +618,9 @@ class LiveCall {
 
 	turnRequest(msg) {
 		if (msg.transcript)
-			this.addLine('caller', 'Caller (waiting for you)',
-				msg.transcript);
+			this.provisional.push({kind: 'caller', text: msg.transcript,
+				line: this.addLine('caller', 'Caller (waiting for you)',
+					msg.transcript)});
 		this.pending = msg.request_id;
 		this.renderTakeover();
 	}
@@ -614,7 +639,8 @@ class LiveCall {
 				return;
 			agent.send({type: 'reply', session_id: this.id,
 				request_id: this.pending, reply});
-			this.addLine('agent', 'You', reply);
+			this.provisional.push({kind: 'you', text: reply,
+				line: this.addLine('agent', 'You', reply)});
 			this.pending = null;
 			this.renderTakeover();
 		}}, input, el('button', {class: 'primary',

@@ -108,8 +108,38 @@ async function main() {
 		result.overflow.live_390 = await shot(page, 'live-390', PHONE);
 		await page.setViewportSize(LAPTOP);
 
-		/* hang up from the page: two clicks (arm, confirm) */
 		const sel = `article.call[data-call="${result.call}"]`;
+
+		/* say: the API accepts it and the card shows it */
+		await page.fill(`${sel} form.say input`, 'Please hold on.');
+		await page.click(`${sel} form.say button`);
+		result.said = await page.waitForSelector(
+			`${sel} .line.agent >> text=Please hold on.`,
+			{timeout: 5000}).then(() => true, () => false);
+
+		/* take over (when the server offers the agent socket): the next
+		 * caller turn waits for a typed reply, which is spoken */
+		if (await page.isVisible(`${sel} button.takeover`)) {
+			await page.click(`${sel} button.takeover`);
+			await page.waitForSelector(`${sel} .badge.takeover`);
+			say({step: 'taken_over'});
+			const input = `${sel} .takeover-box input:not([disabled])`;
+			await page.waitForSelector(input, {timeout: 30000});
+			result.takeover_reply = 'Operator here, how can I help?';
+			await page.fill(input, result.takeover_reply);
+			await page.click(`${sel} .takeover-box button`);
+			await page.waitForSelector(
+				`${sel} .line.agent >> text=${result.takeover_reply}`);
+			result.overflow.takeover_1280 = await shot(page,
+				'takeover-1280', LAPTOP);
+			result.overflow.takeover_390 = await shot(page,
+				'takeover-390', PHONE);
+			await page.setViewportSize(LAPTOP);
+			/* the reply is spoken before the hang-up */
+			await page.waitForTimeout(2500);
+		}
+
+		/* hang up from the page: two clicks (arm, confirm) */
 		await page.click(`${sel} button.danger`);
 		await page.click(`${sel} button.danger.armed`);
 		say({step: 'hangup_clicked'});
