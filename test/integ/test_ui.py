@@ -206,6 +206,10 @@ def body(t):
         replies = [e.get("reply") for e in turns]
         t.check(reply in replies, "taken over: the typed reply answered "
                 "a caller turn", replies)
+        t.check(res.get("markup_elements") == 0 and
+                any(reply in row for row in res.get("history_turns") or []),
+                "markup in a reply is shown as text, live and in history",
+                res.get("markup_elements"))
     else:
         t.note("the server offers no agent WebSocket: takeover not tested")
 
@@ -238,6 +242,15 @@ def body(t):
     t.check(res.get("history_rows", 0) >= 1, "history list has the call")
     t.check(res.get("settings_runtime", 0) > 0,
             "settings view lists run-time settings")
+    t.check(res.get("settings_bad", "").startswith("max_calls") or
+            "max_calls" in res.get("settings_bad", ""),
+            "a bad setting is refused with the reason (%r)"
+            % res.get("settings_bad"))
+    st, cfg, _ = api.req("GET", "/api/config")
+    t.check(st == 200 and str(cfg.get("ring_timeout_secs", {}).get(
+        "value")) == "45" and str(cfg.get("max_calls", {}).get("value")) !=
+        "lots", "a setting saved from the page is in GET /api/config",
+        (cfg.get("ring_timeout_secs"), cfg.get("max_calls")))
     t.check(res.get("after_signout_status") == 401,
             "signed out: the API refuses the page")
 

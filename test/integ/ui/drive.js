@@ -125,11 +125,14 @@ async function main() {
 			say({step: 'taken_over'});
 			const input = `${sel} .takeover-box input:not([disabled])`;
 			await page.waitForSelector(input, {timeout: 30000});
-			result.takeover_reply = 'Operator here, how can I help?';
+			/* markup in it must come back as text, never as HTML */
+			result.takeover_reply = 'Operator <b>here</b>, ' +
+				'<img src=x class=xss> how can I help?';
 			await page.fill(input, result.takeover_reply);
 			await page.click(`${sel} .takeover-box button`);
-			await page.waitForSelector(
-				`${sel} .line.agent >> text=${result.takeover_reply}`);
+			await page.waitForFunction((r) => Array.from(
+				document.querySelectorAll('.line.agent')).some((l) =>
+				l.lastChild.textContent === r), result.takeover_reply);
 			result.overflow.takeover_1280 = await shot(page,
 				'takeover-1280', LAPTOP);
 			result.overflow.takeover_390 = await shot(page,
@@ -160,6 +163,8 @@ async function main() {
 			'#call-detail table tbody tr', (rows) => rows.map((r) =>
 				Array.from(r.cells).map((c) => c.lastChild ?
 					c.lastChild.textContent : '')));
+		result.markup_elements = await page.$$eval(
+			'img.xss, .transcript b, #call-detail b', (e) => e.length);
 		result.history_facts = await page.$$eval('#call-detail .fact',
 			(fs) => Object.fromEntries(fs.map((f) => [
 				f.querySelector('dt').textContent,
@@ -189,6 +194,23 @@ async function main() {
 		}
 		result.settings_runtime = await page.$$eval(
 			'#settings-runtime input', (i) => i.length);
+
+		/* a bad value is refused with the API's reason; a good one saved */
+		await page.setViewportSize(LAPTOP);
+		const note = '#settings-form .form-note';
+		await page.fill('#settings-runtime input[name="max_calls"]', 'lots');
+		await page.click('#settings-form button');
+		await page.waitForSelector(`${note}.bad`);
+		result.settings_bad = await page.textContent(note);
+		await page.click('#settings-refresh');
+		await page.waitForFunction(() => !document.querySelector(
+			'#settings-runtime input.dirty'));
+		await page.fill('#settings-runtime input[name="ring_timeout_secs"]',
+			'45');
+		await page.click('#settings-form button');
+		await page.waitForFunction((n) => /Saved/.test(
+			document.querySelector(n).textContent), note);
+		result.settings_saved = await page.textContent(note);
 
 		/* sign out: back to the sign-in form, the API refuses again */
 		await page.setViewportSize(LAPTOP);
