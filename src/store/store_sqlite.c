@@ -271,7 +271,9 @@ struct sq {
 	int lockfd;
 	char *path;
 
-	/* checkpoint thread */
+	/* checkpoint thread (its connection is opened on the main thread,
+	 * then used by that thread only) */
+	sqlite3 *ckpt_db;
 	pthread_t ckpt_thread;
 	bool ckpt_running;
 	pthread_mutex_t mtx;
@@ -487,14 +489,7 @@ static int migrate(sqlite3 *db, unsigned target, char *err, size_t errsz)
 static void *ckpt_main(void *arg)
 {
 	struct sq *sq = arg;
-	sqlite3 *db = NULL;
-
-	if (SQLITE_OK != sqlite3_open_v2(sq->path, &db,
-					 SQLITE_OPEN_READWRITE, NULL)) {
-		log_warn(MOD, NULL, "checkpoint connection failed");
-		sqlite3_close(db);
-		return NULL;
-	}
+	sqlite3 *db = sq->ckpt_db;
 
 	pthread_mutex_lock(&sq->mtx);
 	while (!sq->stop) {
@@ -513,8 +508,40 @@ static void *ckpt_main(void *arg)
 		pthread_mutex_lock(&sq->mtx);
 	}
 	pthread_mutex_unlock(&sq->mtx);
-	sqlite3_close(db);
 	return NULL;
+}
+
+
+/* Main thread: the checkpoint connection and its thread; if either
+ * fails, commits checkpoint by themselves again (SQLite's default), so
+ * the WAL never grows without bound. */
+static void ckpt_start(struct sq *sq)
+{
+	int e;
+
+	/* A fresh connection has not looked at the file yet and reports
+	 * "not in WAL mode" (checkpointing nothing): read the mode first. */
+	if (SQLITE_OK != sqlite3_open_v2(sq->path, &sq->ckpt_db,
+					 SQLITE_OPEN_READWRITE, NULL) ||
+	    exec(sq->ckpt_db, "PRAGMA journal_mode=WAL", NULL, 0)) {
+		log_warn(MOD, NULL, "checkpoint connection failed (%s): "
+			 "checkpointing on commit", sq->ckpt_db ?
+			 sqlite3_errmsg(sq->ckpt_db) : "no memory");
+		goto fallback;
+	}
+	e = pthread_create(&sq->ckpt_thread, NULL, ckpt_main, sq);
+	if (e) {
+		log_warn(MOD, NULL, "checkpoint thread: %m: checkpointing on "
+			 "commit", e);
+		goto fallback;
+	}
+	sq->ckpt_running = true;
+	return;
+
+ fallback:
+	sqlite3_close(sq->ckpt_db);
+	sq->ckpt_db = NULL;
+	(void)exec(sq->db, "PRAGMA wal_autocheckpoint=1000", NULL, 0);
 }
 
 
@@ -534,6 +561,8 @@ static void sq_close(void *ctx)
 		pthread_join(sq->ckpt_thread, NULL);
 		sq->ckpt_running = false;
 	}
+	if (sq->ckpt_db)
+		sqlite3_close(sq->ckpt_db);
 	for (size_t i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(sq->st[i]);
 	/* the last connection checkpoints and removes the WAL */
@@ -654,12 +683,7 @@ static int sq_open(void **ctxp, const char *data_dir, char *err,
 	if (e)
 		goto out;
 
-	e = pthread_create(&sq->ckpt_thread, NULL, ckpt_main, sq);
-	if (e) {
-		re_snprintf(err, errsz, "checkpoint thread: %m", e);
-		goto out;
-	}
-	sq->ckpt_running = true;
+	ckpt_start(sq);
 
  out:
 	if (e)
