@@ -24,6 +24,7 @@ import glob
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -156,6 +157,21 @@ def body(t):
     st, v, _ = api.req("GET", "/nope.js", token=None)
     t.check(st in (401, 404), "an unknown file is not served (%d)" % st)
 
+    # a taken message, as the receptionist stores it, with markup in the
+    # fields callers control
+    audio = os.path.join(t.dir, "msg.wav")
+    shutil.copy(harness.speech_wav(t, "Please call me back.", "msgsrc"),
+                audio)
+    db = sqlite3.connect(os.path.join(al.sets["data_dir"], "agentline.db"),
+                         timeout=10)
+    with db:
+        db.execute("INSERT INTO messages (call, name, callback, text, "
+                   "audio_path, ts, read) VALUES (?, ?, ?, ?, ?, ?, 0)",
+                   ("c0ffee", "Ann <i>Lee</i>", "+49 30 123456",
+                    "About the <script>order</script>", audio,
+                    int(time.time() * 1000)))
+    db.close()
+
     # 2.-5. the browser
     run_dir = os.path.join(t.dir, "sipp_ui")
     caller_audio(t, run_dir)
@@ -240,6 +256,17 @@ def body(t):
             facts.get("Codec") == "PCMU",
             "history facts: end reason and codec", facts)
     t.check(res.get("history_rows", 0) >= 1, "history list has the call")
+    m = res.get("message") or {}
+    t.check(m.get("name") == "Ann <i>Lee</i>" and m.get("text") ==
+            "About the <script>order</script>" and m.get("markup") == 0,
+            "messages: caller fields shown as text", m)
+    t.check((m.get("tel") or "").endswith("tel:+4930123456") and
+            m.get("unread"), "messages: call-back link, unread", m)
+    t.check(m.get("audio") == "player" or audio in m.get("audio", ""),
+            "messages: audio playable or its file named", m.get("audio"))
+    st, v, _ = api.req("GET", "/api/messages")
+    t.check(res.get("message_deleted") and st == 200 and
+            not v.get("messages"), "messages: deleted from the page", v)
     t.check(res.get("settings_runtime", 0) > 0,
             "settings view lists run-time settings")
     t.check(res.get("settings_bad", "").startswith("max_calls") or

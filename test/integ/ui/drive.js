@@ -182,6 +182,39 @@ async function main() {
 			LAPTOP);
 		result.overflow.history_390 = await shot(page, 'history-390',
 			PHONE);
+		/* the messages inbox: a stored message (test_ui.py put it in the
+		 * database) with markup in its caller-controlled fields */
+		await page.goto(base + '/#messages');
+		const msg = '#messages-list article.message';
+		await page.waitForSelector(msg);
+		result.message = await page.$eval(msg, (m) => ({
+			name: m.querySelector('.call-who').textContent,
+			text: m.querySelector('.text').textContent,
+			tel: (m.querySelector('a[href^="tel:"]') || {}).href || null,
+			markup: m.querySelectorAll('i, script').length,
+			unread: m.classList.contains('unread'),
+		}));
+		/* the audio: a player, or where the file is kept */
+		await page.waitForFunction((sel) => {
+			const m = document.querySelector(sel);
+			const note = m.querySelector('p.muted');
+			const a = m.querySelector('audio');
+			return (note && !note.hidden) || (a && a.readyState > 0);
+		}, msg, {timeout: 10000}).catch(() => {});
+		result.message.audio = await page.$eval(msg, (m) => {
+			const note = m.querySelector('p.muted');
+			return note && !note.hidden ? note.textContent : 'player';
+		});
+		result.overflow.message_1280 = await shot(page, 'message-1280',
+			LAPTOP);
+		result.overflow.message_390 = await shot(page, 'message-390',
+			PHONE);
+		await page.setViewportSize(LAPTOP);
+		await page.click(`${msg} button.danger`);
+		await page.click(`${msg} button.danger.armed`);
+		await page.waitForSelector(msg, {state: 'detached'});
+		result.message_deleted = true;
+
 		for (const v of ['messages', 'registrations', 'settings']) {
 			await page.setViewportSize(LAPTOP);
 			await page.goto(base + '/#' + v);
