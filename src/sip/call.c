@@ -920,6 +920,17 @@ static void hangup_tmr(void *arg)
 }
 
 
+/* A failed transfer lets go of the call: another one may be tried. */
+static void release_tmr(void *arg)
+{
+	struct xfer *x = arg;
+	struct call *call = x->call;
+
+	if (call->xfer == x)
+		call->xfer = mem_deref(call->xfer);   /* frees x */
+}
+
+
 static void xfer_report(struct xfer *x, int err, uint16_t scode)
 {
 	call_xfer_h *h = x->h;
@@ -938,19 +949,28 @@ static void xfer_report(struct xfer *x, int err, uint16_t scode)
 		    ",\"kind\":\"%s\",\"ok\":%s,\"sip_code\":%u",
 		    x->attended ? "attended" : "blind",
 		    err ? "false" : "true", scode);
+	/* h may end the call (and free x with it) */
+	mem_ref(x);
 	if (h)
 		h(err, scode, arg);
 
-	if (!err) {
+	if (x->call->closing || x->call->xfer != x) {
+		/* the call ended meanwhile */
+	}
+	else if (!err) {
 		/* our part is done: leave the call (from a timer, not
 		 * inside libre's NOTIFY handler) */
 		tmr_start(&x->tmr, 0, hangup_tmr, x);
 	}
-	else if (x->consult) {
-		call_set_end_handler(x->consult, NULL, NULL);
-		call_hangup(x->consult, "transfer_failed");
-		x->consult = NULL;
+	else {
+		if (x->consult) {
+			call_set_end_handler(x->consult, NULL, NULL);
+			call_hangup(x->consult, "transfer_failed");
+			x->consult = NULL;
+		}
+		tmr_start(&x->tmr, 0, release_tmr, x);
 	}
+	mem_deref(x);
 }
 
 
@@ -1003,12 +1023,14 @@ static void xfer_close_handler(int err, const struct sip_msg *msg,
 
 	/* REFER refused (4xx-6xx), no NOTIFY in time, or the
 	 * subscription ended without a final status */
+	mem_ref(x);
 	if (!x->reported) {
 		if (!err)
 			err = scode >= 300 ? xfer_errno(scode) : EPROTO;
 		xfer_report(x, err, scode);
 	}
 	x->sub = mem_deref(x->sub);
+	mem_deref(x);
 }
 
 

@@ -733,7 +733,12 @@ int test_sip_transfer_refused(void)
 		return 0;
 	TEST_ERR(world_start(&conf, &port));
 	sp = free_udp_port();
-	xml = uas_xml(true, refuse);
+	{
+		char twice[sizeof(refuse) * 2];
+
+		re_snprintf(twice, sizeof(twice), "%s%s", refuse, refuse);
+		xml = uas_xml(true, twice);
+	}
 	err = sipp_start(&pid, w.dir, "refused", xml, sp);
 	if (!err)
 		err = place(sp, "refused", &call);
@@ -747,8 +752,18 @@ int test_sip_transfer_refused(void)
 		err = EPROTO;
 		goto out;
 	}
-	/* the call stays up after a failed transfer */
+	/* the call stays up after a failed transfer, and may try again */
 	run_ms(300);
+	TEST_EQ(call_count(), 1);
+	w.xfer_done = false;
+	err = call_transfer_blind(call, "sip:201@127.0.0.1", xfer_h, NULL);
+	if (err)
+		goto out;
+	if (!run_until(&w.xfer_done, 5000) || w.xfer_scode != 403) {
+		err = EPROTO;
+		goto out;
+	}
+	run_ms(100);
 	TEST_EQ(call_count(), 1);
 	call_hangup(call, NULL);
 	rc = sipp_wait(pid, 5000);

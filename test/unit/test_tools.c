@@ -9,6 +9,7 @@
 #include "brain/tools.h"
 #include "core/conf.h"
 #include "core/events.h"
+#include "core/worker.h"
 #include "policy/policy.h"
 #include "store/store.h"
 #include "test.h"
@@ -36,6 +37,10 @@ static struct fake {
 	call_end_h *endh;
 	void *end_arg;
 	unsigned nmsg;
+	/* relay */
+	unsigned nhttp;
+	int http_status;
+	char http_url[128], http_token[64], http_body[200];
 	/* results */
 	unsigned ndone;
 	int done_err;
@@ -173,6 +178,18 @@ static int f_msg(const struct store_message *m, uint64_t *idp)
 	return 0;
 }
 
+/* worker thread */
+static int f_http(const char *url, const char *token, const char *body,
+		  int *statusp)
+{
+	++fk.nhttp;
+	str_ncpy(fk.http_url, url, sizeof(fk.http_url));
+	str_ncpy(fk.http_token, token, sizeof(fk.http_token));
+	str_ncpy(fk.http_body, body, sizeof(fk.http_body));
+	*statusp = fk.http_status;
+	return 0;
+}
+
 static const struct tools_ops fake_ops = {
 	.policy = f_policy, .gate = f_gate, .commit = f_commit,
 	.confirm_set = f_confirm_set, .confirm_digit = f_digit,
@@ -180,7 +197,7 @@ static const struct tools_ops fake_ops = {
 	.send_dtmf = f_send_dtmf, .hold = f_hold, .xfer_blind = f_xfer,
 	.xfer_attended = f_xfer, .xfer_abandon = f_abandon,
 	.connect = f_connect, .set_end = f_set_end, .callid = f_callid,
-	.message_add = f_msg,
+	.message_add = f_msg, .http_post = f_http,
 };
 
 
@@ -622,4 +639,62 @@ int test_tools_schema(void)
 		    "attended\"") && strstr(s, "\"open_entry\"") &&
 		    strstr(s, "\"place_call\"") && strstr(s, "\"send_dtmf\""));
 	return 0;
+}
+
+
+int test_tools_entry_relay(void)
+{
+	struct conf *conf = NULL;
+	struct tools *t = NULL;
+	int err;
+
+	TEST_ERR(workers_init(1));
+	err = setup(&conf, &t, "entry_name = gate\n"
+		    "entry_url = https://relay.invalid/open\n"
+		    "entry_token = s3cret-relay-token\n");
+	if (err) {
+		workers_close();
+		return err;
+	}
+	fk.http_status = 204;
+	err = tools_run(t, 1, "open_entry", "{\"name\":\"gate\"}", done_h,
+			NULL);
+	if (err)
+		goto out;
+	run_ms(300);
+	if (fk.nhttp != 1 || fk.ndone != 1 || fk.done_err ||
+	    strcmp(fk.http_url, "https://relay.invalid/open") ||
+	    strcmp(fk.http_token, "s3cret-relay-token") ||
+	    !strstr(fk.http_body, "\"entry\":\"gate\"") ||
+	    !strstr(fk.http_body, "\"call\":\"parent\"")) {
+		fprintf(stderr, "relay: http %u done %u %s\n", fk.nhttp,
+			fk.ndone, fk.done_json);
+		err = EINVAL;
+		goto out;
+	}
+	/* refused by the relay: an error the model can explain, without
+	 * the token */
+	fk.http_status = 403;
+	err = tools_run(t, 2, "open_entry", "{\"name\":\"gate\"}", done_h,
+			NULL);
+	if (err)
+		goto out;
+	run_ms(300);
+	if (fk.ndone != 2 || !fk.done_err || !strstr(fk.done_json, "403") ||
+	    strstr(fk.done_json, "s3cret"))
+		err = EINVAL;
+	/* a cancelled turn: the POST may already run, its result goes
+	 * nowhere near done */
+	fk.http_status = 200;
+	if (!err)
+		err = tools_run(t, 3, "open_entry", "{\"name\":\"gate\"}",
+				done_h, NULL);
+	tools_cancel(t);
+	run_ms(300);
+	if (!err && fk.ndone != 2)
+		err = EINVAL;
+ out:
+	teardown(conf, t);
+	workers_close();
+	return err;
 }
