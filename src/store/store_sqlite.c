@@ -6,7 +6,7 @@
  * a commit appends to the WAL without fsync, so it costs tens of
  * microseconds and survives a crash of the process (kill -9); only a
  * power cut can lose the last commits.  The fsyncs happen at checkpoints,
- * which a helper thread runs with its own connection once a second
+ * which a helper thread runs with its own connection four times a second
  * (PASSIVE: it never blocks the writer), so the main thread never waits
  * for the disk.  Statements are prepared once and cached.
  *
@@ -31,7 +31,7 @@
 #define MOD "store"
 
 enum {
-	CKPT_INTERVAL_MS = 1000,
+	CKPT_INTERVAL_MS = 250,
 	BUSY_TIMEOUT_MS  = 200,
 	LATE_EVENT_MS    = 60000,   /* events after the end still attach */
 	SCHED_LIST_MAX   = 1000,
@@ -497,6 +497,11 @@ static void *ckpt_main(void *arg)
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += CKPT_INTERVAL_MS / 1000;
+		ts.tv_nsec += (CKPT_INTERVAL_MS % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
 		(void)pthread_cond_timedwait(&sq->cond, &sq->mtx, &ts);
 		if (sq->stop)
 			break;
