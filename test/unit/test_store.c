@@ -386,12 +386,15 @@ int test_store_json_escape(void)
 	} v[] = {
 		{"plain", "\"plain\""},
 		{"q\"b\\", "\"q\\\"b\\\\\""},
-		{"a\nb\r\t\x01\x1f\x7f", "\"a\\nb\\r\\t\\u0001\\u001f\\u007f\""},
-		{"caf\xc3\xa9 \xf0\x9f\x93\x9e", "\"caf\xc3\xa9 \xf0\x9f\x93\x9e\""},
+		{"a\nb\r\t\x01\x1f\x7f",
+		 "\"a\\nb\\r\\t\\u0001\\u001f\\u007f\""},
+		{"caf\xc3\xa9 \xf0\x9f\x93\x9e",
+		 "\"caf\xc3\xa9 \xf0\x9f\x93\x9e\""},
 		{"\xff" "x", "\"\xef\xbf\xbdx\""},                /* bad lead */
 		{"\xc0\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\""},     /* overlong */
-		{"\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""},
-		{"\xe2\x82", "\"\xef\xbf\xbd\xef\xbf\xbd\""},     /* truncated */
+		{"\xed\xa0\x80",                                 /* surrogate */
+		 "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""},
+		{"\xe2\x82", "\"\xef\xbf\xbd\xef\xbf\xbd\""},    /* truncated */
 		{"\xf4\x90\x80\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
 		 "\xef\xbf\xbd\""},                               /* > 10FFFF */
 		{"</script>", "\"</script>\""},
