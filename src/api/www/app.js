@@ -494,6 +494,26 @@ class LiveCall {
 				(ev.category ? ` (${ev.category})` : '') +
 				(ev.ok === false ? ', failed' : ''));
 			break;
+		case 'gate':
+			if (ev.decision === 'deny')
+				this.sys(`gate denied ${ev.tool || '?'}` +
+					(ev.category ? ` (${ev.category})` : ''));
+			break;
+		case 'screen':
+			this.sys(`screened: ${ev.verdict || '?'}` +
+				(ev.rule ? ` (${ev.rule})` : ''));
+			break;
+		case 'auth':
+			this.sys('caller authentication: ' + (ev.result || '?'));
+			break;
+		case 'transfer':
+			this.sys(`${ev.kind || ''} transfer ` + (ev.ok ? 'done' :
+				'failed') + (ev.sip_code ? ` (${ev.sip_code})` : ''));
+			break;
+		case 'call_result':
+			this.sys('result: ' + (ev.outcome || '?') +
+				(ev.summary ? ` — ${ev.summary}` : ''));
+			break;
 		case 'message_taken':
 			this.sys('message taken');
 			break;
@@ -980,9 +1000,10 @@ async function loadCall(id) {
 			el('a', {href: '#live'}, 'watch it on the Live page'), '.'));
 
 	const rec = r.record;
-	if (rec && rec.recording) {
+	if (rec && (rec.recording || rec.recording_url)) {
 		box.append(el('div', {class: 'card'}, el('h3', {}, 'Recording'),
-			player(`/api/calls/${encodeURIComponent(r.id)}/recording`,
+			player(rec.recording_url ||
+				`/api/calls/${encodeURIComponent(r.id)}/recording`,
 				rec.recording, 'Recording')));
 	}
 
@@ -1062,7 +1083,8 @@ async function loadMessages() {
 					el('a', {href: 'tel:' + m.callback.replace(
 						/[^0-9+*#]/g, '')}, m.callback)) : null,
 				el('p', {class: 'text'}, m.text || ''),
-				m.audio_path ? player(`/api/messages/${m.id}/audio`,
+				m.audio_path ? player(m.audio_url ||
+					`/api/messages/${m.id}/audio`,
 					m.audio_path, 'Audio') : null,
 				el('div', {class: 'row'}, m.call ? el('a', {
 					class: 'button', href: '#call/' +
