@@ -997,6 +997,28 @@ static void apply_verdict(struct policy_call *pc, enum screen_verdict v,
 }
 
 
+int policy_screen_context(struct policy_call *pc, const char *text)
+{
+	const char *rule = "";
+	enum screen_verdict v;
+
+	if (!text)
+		return EINVAL;
+	v = screen_text(text, &rule);
+	if (v == SCREEN_ALLOW)
+		return 0;
+	log_info(MOD, pc ? pc->callid : NULL, "screen: untrusted context "
+		 "%s (rule %s)", screen_verdict_name(v), rule);
+	if (pc) {
+		events_emit("screen", pc->callid, ",\"verdict\":\"%s\","
+			    "\"rule\":\"%s\",\"source\":\"context\"",
+			    screen_verdict_name(v), rule);
+		pc->degraded = true;
+	}
+	return v == SCREEN_REFUSE ? EPERM : 0;
+}
+
+
 static void auth_ok(struct policy_call *pc, policy_turn_h *h, void *arg)
 {
 	struct caller_class gc;
@@ -1115,7 +1137,8 @@ int policy_turn(struct policy_call *pc, bool dtmf, const char *text,
 	}
 
 	v = pol.screen || !pol.up ? screen_text(text, &rule) : SCREEN_ALLOW;
-	if (!pol.guard_url || !pol.guard_strand) {
+	/* the rules already refuse: no need to ask the guard */
+	if (!pol.guard_url || !pol.guard_strand || v == SCREEN_REFUSE) {
 		apply_verdict(pc, v, rule, text, h, arg);
 		return 0;
 	}
@@ -1123,6 +1146,7 @@ int policy_turn(struct policy_call *pc, bool dtmf, const char *text,
 	j = mem_zalloc(sizeof(*j), guard_job_destructor);
 	if (!j)
 		return ENOMEM;
+	j->pc = pc;
 	j->h = h;
 	j->arg = arg;
 	j->rules = v;

@@ -101,6 +101,10 @@ int  policy_turn(struct policy_call *pc, bool dtmf, const char *text,
 		 policy_turn_h *h, void *arg);
 void policy_turn_cancel(struct policy_call *pc);
 bool policy_call_degraded(const struct policy_call *pc);
+/* Screen untrusted injected context (brain_context_add(.., false)) for a
+ * call: 0 = accept (CLARIFY degrades the call), EPERM = refuse (the call
+ * is degraded too).  pc NULL: screened without a call. */
+int  policy_screen_context(struct policy_call *pc, const char *text);
 /* Auth still pending (the agent may speak auth_prompt_message). */
 bool policy_auth_pending(const struct policy_call *pc);
 const char *policy_auth_prompt(const struct policy_call *pc);
