@@ -1148,6 +1148,14 @@ static void llm_cancel(void *st)
 
 	if (!l->busy && !l->req)
 		return;
+	/* what the model had said when the caller cut in stays in the
+	 * history, marked */
+	if (l->reply && l->reply->end && !l->ans.ntools) {
+		(void)mbuf_write_str(l->reply, " [interrupted by the caller]");
+		(void)mbuf_write_u8(l->reply, 0);
+		(void)msg_add(l, "assistant", (const char *)l->reply->buf,
+			      NULL, NULL, false);
+	}
 	l->gen++;
 	gen_reset(l);
 	waits_clear(l);
@@ -1167,6 +1175,15 @@ static int llm_turn(void *st, const struct brain_turn *turn)
 	if (!turn || !turn->text)
 		return EINVAL;
 	llm_cancel(l);
+	/* a turn cancelled before any answer that the new one repeats (the
+	 * agent joins utterances said before the reply started) */
+	if (l->msgs.tail) {
+		struct llm_msg *m = l->msgs.tail->data;
+
+		if (m->turn_start && m->content && turn->kind == BRAIN_SPEECH &&
+		    !strncmp(turn->text, m->content, strlen(m->content)))
+			mem_deref(m);
+	}
 	if (turn->kind == BRAIN_DTMF)
 		re_snprintf(text, sizeof(text), "[The caller pressed these "
 			    "keys on the keypad: %s]", turn->text);

@@ -518,6 +518,9 @@ static void brain_reply_handler(uint32_t turn_id, const char *text,
 		proc_push(a->p_brain, f, FRAME_DOWN);
 		mem_deref(f);
 	}
+	/* a reply with nothing (left) to say ends the turn now */
+	if (final && !agent_speaking(a))
+		turn_report(a);
 }
 
 
@@ -785,8 +788,17 @@ static int brain_tool(void *arg, uint32_t turn_id, const char *name,
 {
 	struct agent *a = arg;
 
+	struct frame *f = NULL;
+
 	if (a->closing || turn_id != a->turn_id)
 		return ECANCELED;
+	/* what the reply said before the tool call is spoken now, not held
+	 * back for a sentence end that may come after the action (a
+	 * farewell before hang_up) */
+	if (0 == frame_alloc(&f, FRAME_REPLY_END, pipeline_gen(a->pl))) {
+		proc_push(a->p_brain, f, FRAME_DOWN);
+		mem_deref(f);
+	}
 #ifdef AGENT_HAVE_TOOLS
 	if (a->tools)
 		return tools_run(a->tools, turn_id, name, args, done,
@@ -1170,7 +1182,8 @@ static void reprompt_tmr_handler(void *arg)
 {
 	struct agent *a = arg;
 
-	if (a->in_speech || agent_speaking(a) || a->stt_busy)
+	if (a->in_speech || agent_speaking(a) || a->stt_busy ||
+	    a->in_flight)
 		return;
 	if (a->reprompts >= cfg.reprompt_max) {
 		log_info(MOD, a->callid, "caller silent: saying goodbye");
@@ -1273,7 +1286,9 @@ static void track_speaking(struct agent *a)
 		return;
 	a->bot_speaking = speaking;
 	if (!speaking) {
-		turn_report(a);
+		/* a filler ends before the reply: the turn is not over */
+		if (!a->in_flight)
+			turn_report(a);
 		agent_check_hangup(a);
 		if (cfg.reprompt_secs && !a->closing)
 			tmr_start(&a->tmr_reprompt,
@@ -1442,6 +1457,11 @@ static void agent_destructor(void *data)
 static void brain_call_fill(struct agent *a, struct brain_call *bc)
 {
 	const char *objective = brain_objective(a->callid);
+
+#ifdef AGENT_HAVE_TOOLS
+	if (!objective)   /* a call placed by the place_call tool */
+		objective = tools_call_objective(a->callid);
+#endif
 
 	memset(bc, 0, sizeof(*bc));
 	bc->callid = a->callid;

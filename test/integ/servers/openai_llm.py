@@ -18,8 +18,9 @@ sentence was complete on the wire)}.
 A script (--script FILE or POST /control) is JSON:
   {"replies": [REPLY, ...],        used in order, the last one repeats
    "summary": REPLY}               answer to summarising requests
-                                   (default: "Summary: " + every caller
-                                   line it was given)
+                                   (default: "Summary: " + every caller,
+                                   assistant and earlier-summary line it
+                                   was given)
 REPLY:
   {"text": "Hello there. How can I help?",   streamed in pieces
    "pieces": 3,                 split each sentence into this many deltas
@@ -138,7 +139,8 @@ class Handler(BaseHTTPRequestHandler):
                     user = msgs[-1].get("content", "") if msgs else ""
                     lines = [ln.split(":", 1)[1].strip()
                              for ln in user.splitlines()
-                             if ln.startswith("caller:")]
+                             if ln.split(":", 1)[0] in
+                             ("caller", "assistant", "Earlier summary")]
                     reply = {"text": "Summary: " + " ".join(lines)}
             else:
                 replies = script.get("replies") or [{"text": "Okay."}]
