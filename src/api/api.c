@@ -30,6 +30,7 @@
 #include <re.h>
 #include "core/conf.h"
 #include "core/log.h"
+#include "store/store.h"
 #include "api/api.h"
 #include "api/apiint.h"
 #include "api/api_www.h"
@@ -816,6 +817,13 @@ static int listen_start(const struct conf *conf)
 	else {
 		err = http_listen(&srv.sock, &laddr, handle_request, NULL);
 	}
+	if (err == EADDRINUSE && !conf_isset(conf, "control_listen")) {
+		/* only the default address: a second instance still runs */
+		log_warn(MOD, NULL, "control API: %J is in use (another "
+			 "agentline?); running without the API — set "
+			 "control_listen", &laddr);
+		return 0;
+	}
 	if (err) {
 		log_error(MOD, NULL, "control API: cannot listen on %J: %m",
 			  &laddr, err);
@@ -827,6 +835,20 @@ static int listen_start(const struct conf *conf)
 	log_info(MOD, NULL, "control API on %s://%J", tls ? "https" : "http",
 		 &laddr);
 	return 0;
+}
+
+
+/* Re-apply a run-time setting saved by PATCH /api/config. */
+static void setting_restore(const char *key, const char *val, void *arg)
+{
+	const struct conf_opt *o = conf_opt_find(key);
+
+	(void)arg;
+	if (!o || !(o->flags & CONF_F_RUNTIME) || (o->flags & CONF_F_SECRET))
+		return;
+	if (0 == conf_set(api.conf, key, val, "saved by the API", NULL, NULL))
+		log_info(MOD, NULL, "setting %s restored (changed through the "
+			 "API)", key);
 }
 
 
@@ -866,6 +888,7 @@ int api_init(const struct conf *conf)
 	if (err)
 		goto out;
 	api.running = true;
+	(void)store_settings_foreach(setting_restore, NULL);
 	err = api_sched_init();
 	if (err)
 		goto out;

@@ -31,6 +31,10 @@ uint16_t api_route(struct mbuf *mb, const char *method, const char *path,
 		   const char *query, const uint8_t *body, size_t len,
 		   const char *idem);
 
+/* %H printer of a C string as a JSON string ("null" for NULL). */
+struct re_printf;
+int  api_jstr_h(struct re_printf *pf, void *arg);
+
 /* CLI client: send one request to the running daemon (control_listen,
  * token from the config or data_dir/control_token).  Prints the body to
  * stdout; returns 0 for 2xx, ECONNREFUSED if no daemon runs, else EIO. */

@@ -26,7 +26,6 @@
 #include "sip/call.h"
 #include "api/api.h"
 #include "api/apiint.h"
-#include "api/deps.h"
 #include "brain/brain.h"
 #include "pipeline/app.h"
 #include "store/store.h"
@@ -104,7 +103,7 @@ static struct takeover *to_find(const char *callid)
 
 static bool call_alive(const char *callid)
 {
-	return call_find && call_find(callid) != NULL;
+	return call_find(callid) != NULL;
 }
 
 

@@ -15,7 +15,6 @@
 #include "sip/call.h"
 #include "sip/ua.h"
 #include "api/apiint.h"
-#include "api/deps.h"
 #include "brain/brain.h"
 #include "pipeline/app.h"
 #include "store/store.h"
@@ -117,7 +116,7 @@ int api_dial(const char *number, const char *objective, const char *persona,
 
 int api_hangup(const char *callid)
 {
-	struct call *call = call_find ? call_find(callid) : NULL;
+	struct call *call = call_find(callid);
 
 	if (!call)
 		return ENOENT;
@@ -129,7 +128,7 @@ int api_hangup(const char *callid)
 
 int api_say(const char *callid, const char *text)
 {
-	struct call *call = call_find ? call_find(callid) : NULL;
+	struct call *call = call_find(callid);
 
 	if (!call)
 		return ENOENT;

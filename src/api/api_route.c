@@ -18,7 +18,6 @@
 #include "sip/call.h"
 #include "api/api.h"
 #include "api/apiint.h"
-#include "api/deps.h"
 #include "brain/brain.h"
 #include "pipeline/app.h"
 #include "store/store.h"
@@ -220,7 +219,7 @@ static struct call *live_call(struct req *r, const char *id, uint16_t *st)
 {
 	struct call *call;
 
-	if (!api.running || !call_find) {
+	if (!api.running) {
 		*st = unavailable(r, "call control");
 		return NULL;
 	}
@@ -468,8 +467,6 @@ static uint16_t call_action(struct req *r, const char *id, const char *act,
 		call = live_call(r, id, &st);
 		if (!call)
 			return st;
-		if (!call_send_dtmf)
-			return unavailable(r, "DTMF sending");
 		err = call_send_dtmf(call, s);
 		if (err == ENOTSUP)
 			return api_err(r->mb, 409, "conflict", "the call did "
@@ -487,8 +484,6 @@ static uint16_t call_action(struct req *r, const char *id, const char *act,
 		call = live_call(r, id, &st);
 		if (!call)
 			return st;
-		if (!call_transfer_blind)
-			return unavailable(r, "transfer");
 		if (str_dup(&cid, id))
 			return api_err(r->mb, 500, "internal", "no memory");
 		err = call_transfer_blind(call, s, xfer_done, cid);
@@ -521,6 +516,12 @@ static uint16_t instr_set(struct req *r, const char *callid,
 	if (od && !text && scope == BRAIN_SCOPE_TURN)
 		return api_err(r->mb, 400, "bad_request", "\"text\" is "
 			       "required");
+	/* per-call text only for live calls: nothing accumulates for ids
+	 * that never ring */
+	if (callid && !api_live_known(callid) &&
+	    !call_find(callid))
+		return api_err(r->mb, 404, "not_found", "no live call with "
+			       "that id");
 	if (text && !*text)
 		text = NULL;
 	err = brain_instructions_set(callid, scope, text);
@@ -646,7 +647,7 @@ static uint16_t context(struct req *r, const char *id, const char *ckey,
 	te = odict_lookup(od, "trusted");
 	if (te && te->type == ODICT_BOOL)
 		trusted = te->u.boolean;
-	if (!api_live_known(id) && !(call_find && call_find(id)))
+	if (!api_live_known(id) && !call_find(id))
 		return api_err(r->mb, 404, "not_found", "no live call with "
 			       "that id");
 	err = api_context_add(id, text, trusted);

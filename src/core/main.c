@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <re.h>
 #include "api/api.h"
+#include "brain/brain.h"
 #include "core/conf.h"
 #include "core/events.h"
 #include "core/log.h"
@@ -31,6 +32,9 @@ struct opts {
 	const char *file;
 	const char *uri;
 	const char *in, *out, *codec;
+	const char *arg2;                 /* say ID TEXT: the text        */
+	const char *objective, *persona;  /* call --objective/--persona   */
+	bool via_api;                     /* call --api                   */
 	bool fast;
 	unsigned duration;
 	const char *sets[256];
@@ -55,6 +59,10 @@ static void usage(FILE *f)
 		"       agentline check [-c FILE] [--set key=value]...\n"
 		"       agentline call  SIP-URI|NUMBER [-c FILE] "
 		"[--set key=value]... [--duration SECS]\n"
+		"                       [--objective TEXT] [--persona NAME] "
+		"[--api]\n"
+		"       agentline calls | messages | hangup ID | say ID TEXT "
+		"[-c FILE]\n"
 		"       agentline pipeline --in CALLER.wav [--out AGENT.wav] "
 		"[--codec PCMU|PCMA|G722|none] [--fast] [-c FILE] "
 		"[--set ...]\n"
@@ -130,6 +138,18 @@ static int parse_args(struct opts *o, int argc, char *argv[])
 				return EINVAL;
 			o->codec = argv[i];
 		}
+		else if (!strcmp(a, "--objective") ||
+			 !strcmp(a, "--persona")) {
+			if (++i >= argc)
+				return EINVAL;
+			if (a[2] == 'o')
+				o->objective = argv[i];
+			else
+				o->persona = argv[i];
+		}
+		else if (!strcmp(a, "--api")) {
+			o->via_api = true;
+		}
 		else if (!strcmp(a, "--fast")) {
 			o->fast = true;
 		}
@@ -145,8 +165,13 @@ static int parse_args(struct opts *o, int argc, char *argv[])
 		else if (!o->cmd) {
 			o->cmd = a;
 		}
-		else if (!strcmp(o->cmd, "call") && !o->uri) {
+		else if ((!strcmp(o->cmd, "call") ||
+			  !strcmp(o->cmd, "hangup") ||
+			  !strcmp(o->cmd, "say")) && !o->uri) {
 			o->uri = a;
+		}
+		else if (!strcmp(o->cmd, "say") && !o->arg2) {
+			o->arg2 = a;
 		}
 		else {
 			fprintf(stderr, "agentline: unexpected argument %s\n",
@@ -361,6 +386,9 @@ static int cmd_run(const struct opts *o, bool one_call)
 		if (!err)
 			call_set_end_handler(run.outcall, call_end_handler,
 					     NULL);
+		if (!err && o->objective)
+			(void)brain_objective_set(call_id(run.outcall),
+						  o->objective);
 		if (err) {
 			log_error(MOD, NULL, "cannot place the call: %m", err);
 			printf("{\"outcome\":\"failed\",\"sip_code\":0}\n");
@@ -413,6 +441,88 @@ static int cmd_pipeline(const struct opts *o)
 	libre_close();
 	log_secret_clear();
 	return err ? 1 : 0;
+}
+
+
+/* CLI commands that talk to the running daemon's control API. */
+static int cmd_api(const struct opts *o)
+{
+	struct conf *conf = NULL;
+	struct mbuf *out = NULL;
+	char path[512], *body = NULL;
+	const char *method = "GET";
+	uint16_t status = 0;
+	int err, ret = 1;
+
+	if (load_conf(&conf, o)) {
+		mem_deref(conf);
+		return EXIT_CONFIG;
+	}
+	if ((!strcmp(o->cmd, "hangup") || !strcmp(o->cmd, "say")) &&
+	    (!o->uri || strchr(o->uri, '/') || strchr(o->uri, '?'))) {
+		fprintf(stderr, "agentline %s: give a call id (see "
+			"`agentline calls`)\n", o->cmd);
+		ret = EXIT_CONFIG;
+		goto out;
+	}
+	if (!strcmp(o->cmd, "calls")) {
+		str_ncpy(path, "/api/calls", sizeof(path));
+	}
+	else if (!strcmp(o->cmd, "messages")) {
+		str_ncpy(path, "/api/messages", sizeof(path));
+	}
+	else if (!strcmp(o->cmd, "hangup")) {
+		method = "POST";
+		re_snprintf(path, sizeof(path), "/api/calls/%s/hangup", o->uri);
+	}
+	else if (!strcmp(o->cmd, "say")) {
+		if (!o->arg2) {
+			fprintf(stderr, "agentline say: ID TEXT\n");
+			ret = EXIT_CONFIG;
+			goto out;
+		}
+		method = "POST";
+		re_snprintf(path, sizeof(path), "/api/calls/%s/say", o->uri);
+		err = re_sdprintf(&body, "{\"text\":%H}", api_jstr_h,
+				  (void *)(uintptr_t)o->arg2);
+		if (err)
+			goto out;
+	}
+	else {
+		method = "POST";
+		str_ncpy(path, "/api/calls", sizeof(path));
+		err = re_sdprintf(&body, "{\"number\":%H,\"objective\":%H,"
+				  "\"persona\":%H}", api_jstr_h,
+				  (void *)(uintptr_t)o->uri, api_jstr_h,
+				  (void *)(uintptr_t)o->objective, api_jstr_h,
+				  (void *)(uintptr_t)o->persona);
+		if (err)
+			goto out;
+	}
+	out = mbuf_alloc(4096);
+	if (!out)
+		goto out;
+	err = api_client(conf, method, path, body, out, &status);
+	if (err == ECONNREFUSED) {
+		fprintf(stderr, "agentline: no daemon answers on "
+			"control_listen %s (start `agentline run`)\n",
+			conf_str(conf, "control_listen"));
+		ret = 3;
+		goto out;
+	}
+	if (err) {
+		fprintf(stderr, "agentline: control API request failed: "
+			"%s\n", strerror(err));
+		goto out;
+	}
+	fwrite(out->buf, 1, out->end, stdout);
+	printf("\n");
+	ret = status >= 200 && status < 300 ? 0 : 1;
+ out:
+	mem_deref(out);
+	mem_deref(body);
+	mem_deref(conf);
+	return ret;
 }
 
 
@@ -480,6 +590,10 @@ int main(int argc, char *argv[])
 		return cmd_run(&o, false);
 	if (!strcmp(o.cmd, "pipeline"))
 		return cmd_pipeline(&o);
+	if (!strcmp(o.cmd, "calls") || !strcmp(o.cmd, "messages") ||
+	    !strcmp(o.cmd, "hangup") || !strcmp(o.cmd, "say") ||
+	    (!strcmp(o.cmd, "call") && o.via_api && o.uri))
+		return cmd_api(&o);
 	if (!strcmp(o.cmd, "call")) {
 		if (!o.uri) {
 			fprintf(stderr, "agentline call: missing SIP URI\n");

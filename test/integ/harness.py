@@ -863,7 +863,9 @@ class Test:
                 "rtp_port_max": hi, "log_level": "info", "drain_secs": 2,
                 # own state dir per instance: two agentlines never share
                 # (and lock) one database
-                "data_dir": os.path.join(self.dir, name + ".data")}
+                "data_dir": os.path.join(self.dir, name + ".data"),
+                # own control API port: parallel tests never collide
+                "control_listen": "127.0.0.1:%d" % free_port(udp=False)}
         ready_timeout = sets.pop("ready_timeout", 20)
         expect_ready = sets.pop("expect_ready", True)
         base.update({k: v for k, v in sets.items() if v is not None})
@@ -872,6 +874,8 @@ class Test:
         al.port = port
         al.tls_port = tls_port
         al.sip_udp = "127.0.0.1:%d" % port
+        cl = base.get("control_listen") or ""
+        al.api_port = int(cl.rsplit(":", 1)[1]) if ":" in cl else None
         self.agents.append(al)
         return al
 
