@@ -16,7 +16,10 @@ scripts/setup.sh), against a real call:
  5. "Hang up" (armed, then confirmed) ends the call: SIPp receives BYE and
     answers it, call_ended has reason operator, the API no longer lists the
     call live and records it ended;
- 6. its history entry opens with the turns and their timings;
+ 6. its history entry opens with the turns and their timings; the
+    messages inbox shows a stored message (caller fields as text, call-back
+    link, audio) and deletes it; settings save (and refuse a bad value);
+    a second agentline's failing registration shows with its reason;
  7. screenshots of each view at 1280 and 390 px wide are kept (path
     printed), and no view is wider than the window.
 Skips (77) only when chromium or playwright-core is missing."""
@@ -80,10 +83,10 @@ def wait_bye_scenario(t):
 class Driver:
     """The node script; its JSON lines read as they come."""
 
-    def __init__(self, t, pw, url, token, out):
+    def __init__(self, t, pw, url, token, out, url2):
         script = os.path.join(harness.HERE, "ui", "drive.js")
         self.proc = harness.Proc("drive", ["node", script, pw, url, token,
-                                           out], cwd=t.dir)
+                                           out, url2], cwd=t.dir)
         self.seen = 0
         self.msgs = []
 
@@ -136,6 +139,15 @@ def body(t):
                      control_token=token)
     api = Api("127.0.0.1", port, token)
     url = "http://127.0.0.1:%d" % port
+    # a second agentline with an account whose registrar is not there, so
+    # the registrations view has something to show
+    port2 = harness.free_port(udp=False)
+    t.agentline(name="agentline_reg", app="echo",
+                control_listen="127.0.0.1:%d" % port2, control_token=token,
+                sip_host="127.0.0.1", sip_port=harness.free_port(),
+                sip_extension="1001", sip_password="not-a-password",
+                sip_register_expires=60)
+    url2 = "http://127.0.0.1:%d" % port2
 
     # 1. the page itself
     st, page, h = api.req("GET", "/", token=None)
@@ -175,7 +187,7 @@ def body(t):
     # 2.-5. the browser
     run_dir = os.path.join(t.dir, "sipp_ui")
     caller_audio(t, run_dir)
-    drv = Driver(t, pw, url, token, out)
+    drv = Driver(t, pw, url, token, out, url2)
     m = drv.wait("signed_in", 90)
     if not t.check(m and m.get("step") == "signed_in",
                    "signed in through the page", m):
@@ -256,6 +268,10 @@ def body(t):
             facts.get("Codec") == "PCMU",
             "history facts: end reason and codec", facts)
     t.check(res.get("history_rows", 0) >= 1, "history list has the call")
+    regs = res.get("registrations") or []
+    t.check(len(regs) == 1 and regs[0][1] == "failed" and
+            "refused" in regs[0][4], "registrations view shows the "
+            "account failing to register, with the reason", regs)
     m = res.get("message") or {}
     t.check(m.get("name") == "Ann <i>Lee</i>" and m.get("text") ==
             "About the <script>order</script>" and m.get("markup") == 0,

@@ -3,7 +3,9 @@
  * drive.js  Drives the control centre in headless Chromium (Debian's
  *           /usr/bin/chromium through playwright-core) for test_ui.py.
  *
- * usage: node drive.js PLAYWRIGHT_CORE_DIR BASE_URL TOKEN OUTDIR
+ * usage: node drive.js PLAYWRIGHT_CORE_DIR BASE_URL TOKEN OUTDIR [REG_URL]
+ *
+ * REG_URL: a second agentline (same token) whose registrations are shown.
  *
  * Prints one JSON object per line on stdout: {"step":..., ...}.  The
  * Python side waits for {"step":"signed_in"} before it places the call,
@@ -16,7 +18,7 @@ const path = require('path');
 const fs = require('fs');
 const os = require('os');
 
-const [pwDir, base, token, outDir] = process.argv.slice(2);
+const [pwDir, base, token, outDir, regBase] = process.argv.slice(2);
 const {chromium} = require(path.resolve(pwDir));
 
 const LAPTOP = {width: 1280, height: 860};
@@ -251,6 +253,21 @@ async function main() {
 		await page.waitForSelector('#signin-form', {state: 'visible'});
 		result.after_signout_status = await page.evaluate(async () =>
 			(await fetch('/api/calls')).status);
+
+		/* registrations of the second agentline */
+		if (regBase) {
+			await page.goto(regBase + '/#registrations');
+			await page.fill('#token', token);
+			await page.click('#signin-form button');
+			await page.waitForSelector('#regs-list table');
+			result.registrations = await page.$$eval(
+				'#regs-list tbody tr', (rows) => rows.map((r) =>
+					Array.from(r.cells).map((c) => c.textContent)));
+			result.overflow.registrations_1280 = await shot(page,
+				'registrations-1280', LAPTOP);
+			result.overflow.registrations_390 = await shot(page,
+				'registrations-390', PHONE);
+		}
 		say(result);
 	} finally {
 		await ctx.close();
