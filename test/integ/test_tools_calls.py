@@ -475,15 +475,54 @@ def body(t):
         t.check(any('"outcome":"%s"' % want in x for x in res),
                 "%s: the model gets outcome %s" % (name, want), res)
 
+    # 7. attended transfer: the consult leg rings the target (on the
+    # allow-list), then the caller gets a REFER with Replaces naming that
+    # dialog; after NOTIFY 200 both of our legs end
+    uas = os.path.join(t.dir, "consult_uas.xml")
+    with open(uas, "w") as f:
+        f.write(callee_xml("wait"))
+    callee = t.sipp(uas, None, timeout=30, background=True,
+                    name="sipp_consult")
+    number = "sip:%s@127.0.0.1:%d" % (CALLEE, callee.sipp_port)
+    harness.wait_for(lambda: False, 0.5)
+    srv.script([{"text": "Let me connect you.",
+                 "tool_calls": [tool("transfer_attended", target=number)]},
+                {"text": "Connected."}])
+    n0 = len(srv.requests())
+    s = Scn(OWNER).info("5#")
+    s.add("""  <recv request="REFER" timeout="10000">
+    <action>
+      <ereg regexp="sip:\\+15555550199@127\\.0\\.0\\.1:[0-9]+\\?Replaces=[^%%]+%%3Bto-tag%%3D[0-9]+SIPpTag01[0-9]+%%3Bfrom-tag%%3D"
+        search_in="hdr" header="Refer-To:" check_it="true" assign_to="r"/>
+    </action>
+  </recv>
+""".replace("%%", "%"))
+    s.add(REPLY % {"code": "202 Accepted", "extra": "", "body": ""})
+    s.notify("terminated;reason=noresource", "200 OK")
+    s.add("""  <recv request="BYE"/>\n""")
+    s.add(REPLY % {"code": "200 OK", "extra": "", "body": ""})
+    r = t.sipp(s.write(t, "attended"), al.sip_udp, timeout=30)
+    sipp_ok(t, r, "transfer_attended: REFER with Replaces after the "
+            "consult leg answered, then BYE")
+    rc = t.sipp_result(callee, 20)
+    sipp_ok(t, rc, "transfer_attended: the target was called, then its "
+            "consult leg ended by us")
+    res = tool_results(srv.requests()[n0:])
+    t.check(any('"ok":true' in x and '"sip_code":200' in x for x in res),
+            "transfer_attended: the model gets the NOTIFY outcome", res)
+
     t.check(al.alive(), "agentline still running")
     al.stop()
+    rep = al.sanitizer_report()
+    t.check(not rep, "no sanitizer report", rep)
     log = al.log()
     for num in (OWNER, STRANGER, CALLEE):
         t.check(num not in log, "no full number %s in the log" % num[-2:])
 
 
 def callee_xml(code):
-    """A callee that answers (then hangs up after 1.5 s) or is busy."""
+    """A callee that answers (then hangs up after 1.5 s; code "wait":
+    waits for our BYE) or is busy."""
     head = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="callee">
@@ -492,7 +531,7 @@ def callee_xml(code):
       assign_to="remote_from"/></action>
   </recv>
 """
-    if code != "200":
+    if code == "486":
         return head + """  <send>
     <![CDATA[
       SIP/2.0 486 Busy Here
@@ -509,7 +548,7 @@ def callee_xml(code):
   <Reference variables="remote_from"/>
 </scenario>
 """
-    return head + """  <send>
+    answer = """  <send>
     <![CDATA[
       SIP/2.0 200 OK
       [last_Via:]
@@ -532,7 +571,25 @@ def callee_xml(code):
     ]]>
   </send>
   <recv request="ACK"/>
-  <pause milliseconds="1500"/>
+"""
+    if code == "wait":
+        return head + answer + """  <recv request="BYE" timeout="20000"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <Reference variables="remote_from"/>
+</scenario>
+"""
+    return head + answer + """  <pause milliseconds="1500"/>
   <send retrans="500">
     <![CDATA[
       BYE [next_url] SIP/2.0
