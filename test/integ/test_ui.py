@@ -22,7 +22,8 @@ scripts/setup.sh), against a real call:
     a second agentline's failing registration shows with its reason;
  7. screenshots of each view at 1280 and 390 px wide are kept (path
     printed), and no view is wider than the window.
-Skips (77) only when chromium or playwright-core is missing."""
+If chromium or playwright-core is missing it runs scripts/setup.sh, and
+skips (77) only when they still cannot be installed."""
 import glob
 import json
 import os
@@ -117,14 +118,26 @@ class Driver:
         return harness.wait_for(got, timeout, 0.1)
 
 
+def have_browser(src):
+    return os.access(CHROMIUM, os.X_OK) and playwright_dir(src) and \
+        shutil.which("node")
+
+
 def body(t):
-    pw = playwright_dir(t.source_dir)
-    if not os.access(CHROMIUM, os.X_OK) or not pw or \
-            not shutil.which("node"):
-        print("[ui] SKIP: needs %s, node and playwright-core in deps/ "
-              "(scripts/setup.sh installs them)" % CHROMIUM, flush=True)
+    if not have_browser(t.source_dir):
+        # scripts/setup.sh installs chromium (apt) and playwright-core
+        # (npm) when they are missing; skip only if that cannot be done
+        setup = os.path.join(t.source_dir, "scripts", "setup.sh")
+        t.note("chromium or playwright-core missing: running " + setup)
+        r = subprocess.run(["sh", setup], capture_output=True, text=True,
+                           timeout=480)
+        print(r.stdout[-2000:] + r.stderr[-2000:], flush=True)
+    if not have_browser(t.source_dir):
+        print("[ui] SKIP: %s, node and playwright-core (deps/) cannot be "
+              "installed here" % CHROMIUM, flush=True)
         harness.cleanup_all()
         os._exit(SKIP)
+    pw = playwright_dir(t.source_dir)
 
     out = artefact_dir(t)
     t.note("screenshots go to " + out)
