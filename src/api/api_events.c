@@ -17,6 +17,7 @@
 #include <re.h>
 #include "core/events.h"
 #include "core/log.h"
+#include "sip/reg.h"
 #include "api/apiint.h"
 
 #define MOD "api"
@@ -238,29 +239,48 @@ static void reg_update(const struct odict *od, bool ok, double ts)
 	}
 	r->registered = ok;
 	r->ts = ts;
-	r->code = odict_get_number(od, &n, "code") ? (unsigned)n : 0;
+	r->code = odict_get_number(od, &n, "code") ? (unsigned)n :
+		ok ? 200 : 0;
 	r->expires = odict_get_number(od, &n, "expires") ? (unsigned)n : 0;
 	r->reason[0] = '\0';
 	copy_str(r->reason, sizeof(r->reason), od, "reason");
 }
 
 
+static const struct reg *reg_find(const char *tag)
+{
+	for (struct le *le = ev.regs.head; le; le = le->next) {
+		const struct reg *r = le->data;
+
+		if (tag && !strcmp(r->account, tag))
+			return r;
+	}
+	return NULL;
+}
+
+
+/* Every configured account (reg.c) with what the bus told us about it. */
 int api_regs_json(struct re_printf *pf, void *arg)
 {
-	bool first = true;
+	unsigned n = reg_count();
 	int err = re_hprintf(pf, "[");
 
 	(void)arg;
-	for (struct le *le = ev.regs.head; le; le = le->next) {
-		struct reg *r = le->data;
+	for (unsigned i = 0; i < n; i++) {
+		const struct account *acc = account_get(i);
+		const char *tag = account_tag(acc);
+		const struct reg *r = reg_find(tag);
 
-		err |= re_hprintf(pf, "%s{\"account\":%H,\"registered\":%s,"
-				  "\"code\":%u,\"expires\":%u,\"reason\":%H,"
-				  "\"since\":%.3f}", first ? "" : ",",
-				  api_jstr_h, r->account,
-				  r->registered ? "true" : "false", r->code,
-				  r->expires, api_jstr_h, r->reason, r->ts);
-		first = false;
+		err |= re_hprintf(pf, "%s{\"account\":%H,\"aor\":%H,"
+				  "\"registered\":%s,\"code\":%u,"
+				  "\"expires\":%u,\"reason\":%H,"
+				  "\"since\":%.3f}", i ? "," : "",
+				  api_jstr_h, tag, api_jstr_h,
+				  account_aor(acc),
+				  account_registered(acc) ? "true" : "false",
+				  r ? r->code : 0, r ? r->expires : 0,
+				  api_jstr_h, r && r->reason[0] ? r->reason : NULL,
+				  r ? r->ts : 0.0);
 	}
 	return err | re_hprintf(pf, "]");
 }

@@ -414,6 +414,18 @@ unsigned reg_count(void)
 }
 
 
+const char *account_tag(const struct account *acc)
+{
+	return acc ? acc->tag : NULL;
+}
+
+
+bool account_registered(const struct account *acc)
+{
+	return acc && acc->registered;
+}
+
+
 struct account *account_get(unsigned idx)
 {
 	struct le *le = list_head(&accounts);

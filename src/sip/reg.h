@@ -26,6 +26,10 @@ const char *account_aor(const struct account *acc);    /* sip:ext@host */
 const char *account_user(const struct account *acc);   /* extension    */
 const char *account_route(const struct account *acc); /* sip:host;lr  */
 const char *account_host(const struct account *acc);
+/* For the control API: the account's id in logs and events ("acct1"),
+ * and whether its registration currently stands. */
+const char *account_tag(const struct account *acc);
+bool account_registered(const struct account *acc);
 
 /* sip_auth_h for requests made on behalf of an account */
 int account_auth_handler(char **username, char **password,

@@ -52,6 +52,7 @@ def body(t):
                      control_listen="127.0.0.1:%d" % port,
                      control_token=token)
     api = Api("127.0.0.1", port, token)
+    evws = WsClient("127.0.0.1", port, "/api/events", token=token)
     ws = WsClient("127.0.0.1", port, "/api/agent/ws", token=token)
     w = ws.recv_json(5)
     t.check(w and w.get("type") == "welcome" and w.get("calls") == [],
@@ -153,6 +154,33 @@ def body(t):
             replies[1], "turn 2 answered by the parrot brain", replies)
     t.check(all("banana" not in x.lower() for x in replies[2:]),
             "turns 3 and 4 answered by the parrot brain", replies)
+    # the events socket saw the whole call, with turn timings
+    end, evs = evws.recv_until(lambda m: m.get("event") == "call_ended", 10)
+    names = [e.get("event") for e in evs if e.get("call") == sid]
+    t.check(names[:2] == ["call_incoming", "call_answered"] and
+            names[-1] == "call_ended" and names.count("turn") >= 4,
+            "/api/events: incoming, answered, 4 turns, ended", names)
+    tev = [e for e in evs if e.get("event") == "turn"]
+    keys = ("stt_ms", "brain_ms", "tts_first_audio_ms", "voice_to_voice_ms")
+    t.check(tev and all(all(k in e for k in keys) for e in tev) and
+            all(isinstance(e.get("stt_ms"), int) for e in tev),
+            "turn events carry stt/brain/tts/v2v timings", tev[:1])
+    # and the call, its turns and timings are in the store
+    def record():
+        st, v, h = api.req("GET", "/api/calls/%s" % sid)
+        rec = v.get("record") if st == 200 else None
+        return rec if rec and rec.get("ended") and len(
+            rec.get("turns", [])) >= 4 else None
+    rec = harness.wait_for(record, 10)
+    t.check(rec and rec.get("direction") == "inbound" and
+            rec["turns"][0].get("reply") == "Agent says banana." and
+            all(x.get("transcript") for x in rec["turns"]) and
+            isinstance(rec["turns"][0].get("voice_to_voice_ms"), int),
+            "GET /api/calls/{id}: the stored call with its turns, "
+            "transcripts and timings", rec)
+    st, v, h = api.req("GET", "/api/calls")
+    t.check(any(c.get("id") == sid for c in v.get("calls", [])),
+            "GET /api/calls lists it among recent calls", v)
     t.check(al.alive(), "agentline still running")
 
 
