@@ -388,6 +388,9 @@ static void emit(const char *callid, uint32_t turn, const char *tool,
 }
 
 
+static bool tool_known(const char *name);
+
+
 static int error_json(char **jsonp, const char *category, const char *msg)
 {
 	char c[64], m[400];
@@ -408,6 +411,9 @@ static void answer(const char *callid, uint32_t turn, const char *tool,
 	char *ej = NULL;
 
 	emit(callid, turn, tool, allowed, err ? category : "", !err);
+	/* a name the model made up is not written to the log */
+	if (!tool_known(tool))
+		tool = "(unknown tool)";
 	if (err) {
 		log_info(MOD, callid, "%s: %s (%s)", tool,
 			 allowed ? "failed" : "denied", category);
