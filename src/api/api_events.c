@@ -279,7 +279,8 @@ int api_regs_json(struct re_printf *pf, void *arg)
 				  account_aor(acc),
 				  account_registered(acc) ? "true" : "false",
 				  r ? r->code : 0, r ? r->expires : 0,
-				  api_jstr_h, r && r->reason[0] ? r->reason : NULL,
+				  api_jstr_h,
+				  r && r->reason[0] ? r->reason : NULL,
 				  r ? r->ts : 0.0);
 	}
 	return err | re_hprintf(pf, "]");

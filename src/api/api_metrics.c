@@ -9,6 +9,7 @@
  *
  * Main thread only.
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <re.h>
@@ -178,7 +179,7 @@ void api_metrics_event(const char *name, const struct odict *od)
 		 !strcmp(name, "registration_failed")) {
 		lv(a, sizeof(a), odict_string(od, "account"));
 		re_snprintf(labels, sizeof(labels), "account=\"%s\"", a);
-		set(&m.regs, labels, name[12] == '\0' ? 1 : 0);
+		set(&m.regs, labels, !strcmp(name, "registered") ? 1 : 0);
 	}
 }
 
@@ -206,6 +207,7 @@ static int scalar(struct re_printf *pf, const char *name, const char *type,
 
 int api_metrics_print(struct re_printf *pf, void *arg)
 {
+	char num[32], up[32], start[32];
 	unsigned live = 0;
 	int err = 0;
 
@@ -243,23 +245,26 @@ int api_metrics_print(struct re_printf *pf, void *arg)
 		err |= re_hprintf(pf, "agentline_voice_to_voice_seconds_bucket"
 				  "{le=\"%.2f\"} %llu\n", v2v_bounds[i],
 				  (unsigned long long)m.v2v_buckets[i]);
+	/* libre's %f truncates: format floats with the C library */
+	snprintf(num, sizeof(num), "%.3f", m.v2v_sum);
 	err |= re_hprintf(pf, "agentline_voice_to_voice_seconds_bucket"
 			  "{le=\"+Inf\"} %llu\n"
-			  "agentline_voice_to_voice_seconds_sum %.3f\n"
+			  "agentline_voice_to_voice_seconds_sum %s\n"
 			  "agentline_voice_to_voice_seconds_count %llu\n",
-			  (unsigned long long)m.v2v_count, m.v2v_sum,
+			  (unsigned long long)m.v2v_count, num,
 			  (unsigned long long)m.v2v_count);
 
+	snprintf(up, sizeof(up), "%.3f",
+		 (double)(tmr_jiffies() - m.start_ms) / 1000.0);
+	snprintf(start, sizeof(start), "%.3f", m.start_unix);
 	err |= re_hprintf(pf, "# HELP agentline_uptime_seconds Seconds since "
 			  "the process started.\n"
 			  "# TYPE agentline_uptime_seconds gauge\n"
-			  "agentline_uptime_seconds %.3f\n"
+			  "agentline_uptime_seconds %s\n"
 			  "# HELP process_start_time_seconds Start time of the "
 			  "process since the Unix epoch.\n"
 			  "# TYPE process_start_time_seconds gauge\n"
-			  "process_start_time_seconds %.3f\n",
-			  (double)(tmr_jiffies() - m.start_ms) / 1000.0,
-			  m.start_unix);
+			  "process_start_time_seconds %s\n", up, start);
 	return err;
 }
 

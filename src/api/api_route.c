@@ -829,6 +829,10 @@ static uint16_t route_calls(struct req *r, const struct odict *od)
 		if (err == ENOENT)
 			return api_err(r->mb, 404, "not_found", "no scheduled "
 				       "call with that id");
+		if (err == EALREADY)
+			return api_err(r->mb, 409, "conflict", "that call "
+				       "already started, ended or was "
+				       "cancelled");
 		return err ? api_err(r->mb, 409, "conflict", "%m", err) :
 			ok(r);
 	}
