@@ -242,6 +242,9 @@ def body(t):
             "the card shows turn timings", res.get("live_timings"))
 
     t.check(res.get("said"), "say from the page accepted")
+    t.check("Order 1234 shipped" in (res.get("context") or []),
+            "a fact added from the card is in the call's context",
+            res.get("context"))
     reply = res.get("takeover_reply")
     if reply:
         replies = [e.get("reply") for e in turns]
@@ -281,6 +284,18 @@ def body(t):
             facts.get("Codec") == "PCMU",
             "history facts: end reason and codec", facts)
     t.check(res.get("history_rows", 0) >= 1, "history list has the call")
+    rows = res.get("scheduled_rows") or []
+    t.check(len(rows) == 1 and rows[0][1] == "1234" and
+            "opening hours" in rows[0][2], "a call scheduled from the page "
+            "is listed", rows)
+    st, v, _ = api.req("GET", "/api/calls/scheduled")
+    sched = v.get("scheduled", []) if st == 200 else []
+    t.check(res.get("scheduled_cancelled") and len(sched) == 1 and
+            sched[0].get("state") == "cancelled" and
+            sched[0].get("at") == int(time.mktime(
+                (2031, 5, 4, 9, 30, 0, 0, 0, -1))),
+            "the scheduled call (local time) was cancelled from the page",
+            sched)
     regs = res.get("registrations") or []
     t.check(len(regs) == 1 and regs[0][1] == "failed" and
             "refused" in regs[0][4], "registrations view shows the "

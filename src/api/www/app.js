@@ -53,6 +53,8 @@ function fmtTime(ts) {
 	if (d.toDateString() !== today.toDateString()) {
 		opt.day = 'numeric';
 		opt.month = 'short';
+		if (d.getFullYear() !== today.getFullYear())
+			opt.year = 'numeric';
 	}
 	return d.toLocaleString(undefined, opt);
 }
@@ -331,12 +333,44 @@ class LiveCall {
 			el('form', {class: 'dtmf', onsubmit: (e) => this.dtmf(e)},
 				this.dtmfInput, el('button', {}, 'Send DTMF')),
 			this.takeBox,
-			el('div', {class: 'row'}, this.hangBtn, this.takeBtn));
+			el('div', {class: 'row'}, this.hangBtn, this.takeBtn),
+			el('details', {class: 'more'}, el('summary', {},
+				'More: instructions, context, transfer'),
+			this.miniForm('instructions', 'Instructions for this call',
+				'text', 'e.g. Offer a callback tomorrow morning',
+				'Set', (v) => ({text: v})),
+			this.miniForm('context', 'Add a fact for the agent', 'text',
+				'e.g. Order 1234 shipped today', 'Add',
+				(v) => ({text: v, trusted: true})),
+			this.miniForm('transfer', 'Transfer to (blind)', 'target',
+				'number or SIP URI', 'Transfer', (v) => ({target: v}))));
 		this.card = el('article', {class: 'card call',
 			dataset: {call: id}},
 			el('div', {class: 'call-head'},
 				el('div', {}, this.who, this.meta), this.timer),
 			this.transcript, this.actions, this.links);
+	}
+
+	/* one-field form posting to /api/calls/{id}/{action} */
+	miniForm(action, label, name, placeholder, button, bodyOf) {
+		const input = el('input', {name, placeholder, autocomplete: 'off',
+			maxlength: action === 'transfer' ? 128 : 4000,
+			'aria-label': label});
+		return el('form', {class: 'mini ' + action, onsubmit: async (e) => {
+			e.preventDefault();
+			const v = input.value.trim();
+			if (!v)
+				return;
+			try {
+				await api('POST', `/api/calls/${encodeURIComponent(
+					this.id)}/${action}`, bodyOf(v));
+				input.value = '';
+				this.sys(`${label.toLowerCase()}: ${v}`);
+			} catch (err) {
+				toast(`${button} failed: ${err.message}`, true);
+			}
+		}}, el('label', {}, label, el('span', {class: 'row'}, input,
+			el('button', {}, button))));
 	}
 
 	update() {
@@ -722,6 +756,38 @@ async function loadLive() {
 	updateCounts();
 }
 
+async function loadScheduled() {
+	let r;
+	try { r = await api('GET', '/api/calls/scheduled'); } catch (e) {
+		$('#scheduled').hidden = true;
+		return;
+	}
+	/* queued (waiting for its time) or started (dialling now) */
+	const rows = (r.scheduled || []).filter((x) => x.state === 'queued' ||
+		x.state === 'started');
+	$('#scheduled').hidden = rows.length === 0;
+	const box = clear($('#scheduled-list'));
+	if (!rows.length)
+		return;
+	box.append(table([
+		{label: 'When', get: (x) => fmtTime(x.at), cls: 'num'},
+		{label: 'Number', get: (x) => x.request && x.request.number},
+		{label: 'Objective', get: (x) => x.request && x.request.objective,
+			cls: 'text-cell'},
+		{label: 'State', get: (x) => x.state},
+		{label: '', get: (x) => x.state !== 'queued' ? '' :
+			armedButton('Cancel', 'Confirm cancel',
+			async () => {
+				try {
+					await api('DELETE', '/api/calls/scheduled/' + x.id);
+				} catch (e) {
+					toast('Cancel failed: ' + e.message, true);
+				}
+				loadScheduled();
+			})},
+	], rows));
+}
+
 async function placeCall(ev) {
 	ev.preventDefault();
 	const f = ev.target;
@@ -738,6 +804,8 @@ async function placeCall(ev) {
 		note.textContent = r.scheduled ? `Scheduled (#${r.scheduled})` :
 			'Call placed';
 		f.reset();
+		if (r.scheduled)
+			loadScheduled();
 	} catch (e) {
 		note.className = 'form-note bad';
 		note.textContent = e.message;
@@ -1256,7 +1324,9 @@ function route() {
 	const navView = view === 'call' ? 'history' : view;
 	for (const a of document.querySelectorAll('#nav a'))
 		a.classList.toggle('active', a.dataset.view === navView);
-	if (view === 'history')
+	if (view === 'live')
+		loadScheduled();
+	else if (view === 'history')
 		loadHistory();
 	else if (view === 'call')
 		loadCall(h.slice(5));

@@ -119,6 +119,17 @@ async function main() {
 			`${sel} .line.agent >> text=Please hold on.`,
 			{timeout: 5000}).then(() => true, () => false);
 
+		/* a fact for the agent, from the card's "More" */
+		await page.click(`${sel} details.more summary`);
+		await page.fill(`${sel} form.context input`, 'Order 1234 shipped');
+		await page.click(`${sel} form.context button`);
+		await page.waitForSelector(`${sel} .line.sys >> text=Order 1234`,
+			{timeout: 5000}).catch(() => {});
+		result.context = await page.evaluate(async (id) =>
+			(await (await fetch(`/api/calls/${id}/context`)).json()).context,
+			result.call);
+		await page.click(`${sel} details.more summary`);
+
 		/* take over (when the server offers the agent socket): the next
 		 * caller turn waits for a typed reply, which is spoken */
 		if (await page.isVisible(`${sel} button.takeover`)) {
@@ -246,6 +257,27 @@ async function main() {
 		await page.waitForFunction((n) => /Saved/.test(
 			document.querySelector(n).textContent), note);
 		result.settings_saved = await page.textContent(note);
+
+		/* a scheduled call: listed on the live page, cancelled there */
+		await page.setViewportSize(LAPTOP);
+		await page.goto(base + '/#live');
+		await page.click('details.dial summary');
+		await page.fill('#dial-form input[name="number"]', '1234');
+		await page.fill('#dial-form textarea[name="objective"]',
+			'Ask for the opening hours');
+		await page.fill('#dial-form input[name="at"]', '2031-05-04T09:30');
+		await page.click('#dial-form button');
+		await page.waitForSelector('#scheduled:not([hidden]) table');
+		result.scheduled_rows = await page.$$eval('#scheduled tbody tr',
+			(rows) => rows.map((r) => Array.from(r.cells).map((c) =>
+				c.textContent)));
+		result.overflow.scheduled_390 = await shot(page, 'scheduled-390',
+			PHONE);
+		await page.setViewportSize(LAPTOP);
+		await page.click('#scheduled button.danger');
+		await page.click('#scheduled button.danger.armed');
+		await page.waitForSelector('#scheduled', {state: 'hidden'});
+		result.scheduled_cancelled = true;
 
 		/* sign out: back to the sign-in form, the API refuses again */
 		await page.setViewportSize(LAPTOP);
