@@ -205,6 +205,7 @@ function connectEvents() {
 		eventsRetry = 0;
 		setConn('up', 'live');
 		loadLive();     /* catch up on what happened while away */
+		agent.connect();   /* back after a restart: offer takeover again */
 	};
 	ws.onmessage = (m) => {
 		let ev;
