@@ -25,7 +25,7 @@ enum {
 	MAX_CIDR = 32,
 	ALLOW_MAX = 10000,
 	NUM_LEN = 20,
-	GLOBAL_RING = 1024,
+	GLOBAL_RING = 10000,        /* irreversible_per_hour maximum */
 	PIN_MAX = 32,
 };
 

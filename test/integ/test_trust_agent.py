@@ -142,25 +142,25 @@ def pin_flow(t):
     # the right PIN (distinct keys: SIPp replays one pcap per key, and a
     # key repeated with the same RTP timestamp is taken as a resend)
     al, r = run_call(t, "pin_ok", None, 8,
-                     scenario=key_scenario(t, "keys_ok", "4719"),
-                     auth_pin="4719", codecs="PCMU,PCMA")
+                     scenario=key_scenario(t, "keys_ok", "471936"),
+                     auth_pin="471936", codecs="PCMU,PCMA")
     auth = [e.get("result") for e in al.events_of("auth")]
     t.check(auth == ["ok"], "right PIN: authenticated", auth)
     t.check(r.ok and r.successful == 1, "right PIN: the call went on", r)
     al.stop()
-    no_secrets(t, al, ["4719"])
+    no_secrets(t, al, ["471936"])
     # a wrong PIN ended by #, then the right one
     al, r = run_call(t, "pin_retry", None, 10,
-                     scenario=key_scenario(t, "keys_retry", "36#4719"),
-                     auth_pin="4719", codecs="PCMU,PCMA")
+                     scenario=key_scenario(t, "keys_retry", "58#471936"),
+                     auth_pin="471936", codecs="PCMU,PCMA")
     auth = [e.get("result") for e in al.events_of("auth")]
     t.check(auth == ["failed", "ok"], "short entry ended by #: failed, "
             "then the right PIN: ok", auth)
     al.stop()
     # wrong PIN, one attempt allowed: reject and hang up
     al2, r2 = run_call(t, "pin_bad", None, 10,
-                       scenario=key_scenario(t, "keys_bad", "2468"),
-                       auth_pin="1357", auth_max_attempts=1,
+                       scenario=key_scenario(t, "keys_bad", "246813"),
+                       auth_pin="135790", auth_max_attempts=1,
                        auth_reject_message="Sorry. Goodbye.",
                        codecs="PCMU,PCMA")
     auth = [e.get("result") for e in al2.events_of("auth")]
@@ -170,9 +170,9 @@ def pin_flow(t):
     t.check(ended and ended[0].get("reason") == "local_bye",
             "and agentline hangs up", ended)
     dt = al2.events_of("dtmf")
-    t.check(len(dt) == 4 and all(e.get("digit") == "*" for e in dt),
+    t.check(len(dt) == 6 and all(e.get("digit") == "*" for e in dt),
             "dtmf events do not show the keys", dt)
-    no_secrets(t, al2, ["1357", "2468"])
+    no_secrets(t, al2, ["135790", "246813"])
 
 
 harness.Test("trust_agent").run(body)
