@@ -181,6 +181,14 @@ def body(t):
     t.check(st == 401, "the API still needs the token (%d)" % st)
     st, v, _ = api.req("GET", "/nope.js", token=None)
     t.check(st in (401, 404), "an unknown file is not served (%d)" % st)
+    st, v, _ = api.req("GET", "/../app.js", token=None)
+    t.check(st in (401, 404), "no path tricks (%d)" % st)
+    st, v, h = api.req("HEAD", "/", token=None)
+    t.check(st == 200 and v == "" and int(h.get("content-length", 0)) ==
+            len(page.encode()), "HEAD / answers the headers only", h)
+    t.check(h.get("x-frame-options") == "DENY" and
+            "frame-ancestors 'none'" in h.get("content-security-policy", ""),
+            "the page may not be framed")
 
     # a taken message, as the receptionist stores it, with markup in the
     # fields callers control
