@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "core/events.h"
@@ -86,8 +87,7 @@ const char *events_esc(char *buf, unsigned sz, const char *s)
 
 void events_emit(const char *name, const char *callid, const char *fmt, ...)
 {
-	char extra[1024] = "";
-	char line[1400];
+	char *extra = NULL, *line = NULL;
 	char cid[128];
 	struct timespec now;
 	va_list ap;
@@ -101,19 +101,23 @@ void events_emit(const char *name, const char *callid, const char *fmt, ...)
 			return;
 	}
 
+	/* Sized to fit: a long transcript or reply must not cut a line
+	 * into broken JSON. */
 	if (fmt) {
 		va_start(ap, fmt);
-		vsnprintf(extra, sizeof(extra), fmt, ap);
+		n = vasprintf(&extra, fmt, ap);
 		va_end(ap);
+		if (n < 0)
+			return;
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
-	n = snprintf(line, sizeof(line),
-		     "{\"ts\":%lld.%03ld,\"event\":\"%s\"%s%s%s%s}",
+	n = asprintf(&line, "{\"ts\":%lld.%03ld,\"event\":\"%s\"%s%s%s%s}",
 		     (long long)now.tv_sec, now.tv_nsec / 1000000, name,
 		     callid ? ",\"call\":\"" : "",
 		     callid ? events_esc(cid, sizeof(cid), callid) : "",
-		     callid ? "\"" : "", extra);
-	if (n < 0 || (size_t)n >= sizeof(line))
+		     callid ? "\"" : "", extra ? extra : "");
+	free(extra);
+	if (n < 0)
 		return;
 
 	if (events_fp)
@@ -122,4 +126,5 @@ void events_emit(const char *name, const char *callid, const char *fmt, ...)
 		if (subs[i].h)
 			subs[i].h(line, subs[i].arg);
 	}
+	free(line);
 }
