@@ -526,6 +526,7 @@ struct pbrain {
 	struct playbook *pb;
 	char callid[24];
 	bool de;
+	bool outbound;
 	bool started;              /* start() spoke the greeting          */
 	enum pb_state st;
 	unsigned tries;
@@ -611,7 +612,10 @@ static void ask(struct pbrain *b, uint32_t turn_id, const char *text,
 }
 
 
-/* "I have five, five, five. one, two, three. Is that right?" */
+/* "I have five five five, one two three four. Is that right?": groups
+ * of three (the last of up to four) said without pauses inside, as
+ * people say numbers; a pause after every digit makes a recogniser on
+ * the other end hear extra digits in the gaps. */
 static void read_back(struct pbrain *b, uint32_t turn_id)
 {
 	static const char *const en[] = {"zero", "one", "two", "three",
@@ -624,11 +628,10 @@ static void read_back(struct pbrain *b, uint32_t turn_id)
 	o = (size_t)re_snprintf(text, sizeof(text), "%s ",
 				line(b, "readback"));
 	for (size_t i = 0; i < n && o < sizeof(text) - 40; i++) {
-		/* groups of three, the last group up to four */
 		bool gap = i + 1 < n && (i + 1) % 3 == 0 && n - i - 1 > 1;
 		o += (size_t)re_snprintf(text + o, sizeof(text) - o, "%s%s",
 					 (b->de ? de : en)[b->number[i] - '0'],
-					 i + 1 == n ? ". " : gap ? ". " : ", ");
+					 i + 1 == n ? ". " : gap ? ", " : " ");
 	}
 	re_snprintf(text + o, sizeof(text) - o, "%s", line(b, "is_right"));
 	ask(b, turn_id, text, "yesno");
@@ -878,6 +881,7 @@ static int pbrain_alloc(void **stp, const struct conf *conf,
 	b->host = *host;
 	b->conf = conf;
 	b->de = call && call->language && !strcmp(call->language, "de");
+	b->outbound = call && call->outbound;
 	str_ncpy(b->callid, call && call->callid ? call->callid : "-",
 		 sizeof(b->callid));
 	name = playbook_for_persona(conf, call ? call->persona : NULL);
@@ -901,6 +905,10 @@ static int pbrain_start(void *st)
 	const char *custom = b->conf ? conf_str(b->conf,
 						"greeting_incoming") : NULL;
 
+	/* a call we placed: greeting_outgoing (the agent's) is said, not a
+	 * receptionist's welcome */
+	if (b->outbound)
+		return ENOTSUP;
 	/* the operator's own greeting wins over the playbook's */
 	if (b->conf && conf_isset(b->conf, "greeting_incoming") && custom) {
 		const char *owner = conf_str(b->conf, "greeting_owner");

@@ -129,29 +129,11 @@ static void hang_up(struct script *s)
 }
 
 
-/* Did the read-back have the digits?  The caller's recogniser may slip
- * extra digits in ("I have" heard as a digit, a pause as "eight"):
- * `want` must appear in order within len(want) + 1 + len(want) / 5
- * consecutive digits of what was heard.  A digit the other side dropped
- * or changed is never made up. */
+/* Did the read-back have the digits, in one run?  (What the recogniser
+ * made of "I have" and "is that right" may surround them.) */
 static bool digits_match(const char *want, const char *got)
 {
-	size_t wl = strlen(want), span = wl + 1 + wl / 5;
-
-	if (!wl)
-		return false;
-	for (const char *g = got; *g; g++) {
-		const char *w = want, *p = g;
-
-		while (*p && *w && (size_t)(p - g) < span) {
-			if (*p == *w)
-				w++;
-			p++;
-		}
-		if (!*w)
-			return true;
-	}
-	return false;
+	return *want && strstr(got, want);
 }
 
 
