@@ -94,6 +94,24 @@ static bool name_ok(const char *s)
 }
 
 
+/* a key given twice in one object (JSON allows it, we do not: which one
+ * would count?) */
+static const char *dup_key(const struct odict *o)
+{
+	for (struct le *a = o->lst.head; a; a = a->next) {
+		const struct odict_entry *ea = a->data;
+
+		for (struct le *b = a->next; b; b = b->next) {
+			const struct odict_entry *eb = b->data;
+
+			if (!strcmp(ea->key, eb->key))
+				return ea->key;
+		}
+	}
+	return NULL;
+}
+
+
 static ssize_t group_idx(const struct policy_groups *g, const char *name)
 {
 	for (size_t i = 0; i < g->n; i++) {
@@ -126,6 +144,9 @@ static int parse_group(struct policy_groups *g, size_t idx,
 
 	if (ge->type != ODICT_OBJECT)
 		return fail(err, errsz, "groups[%zu] must be an object", idx);
+	if (dup_key(ge->u.odict))
+		return fail(err, errsz, "groups[%zu].%s given twice", idx,
+			    dup_key(ge->u.odict));
 
 	for (le = ge->u.odict->lst.head; le; le = le->next) {
 		const struct odict_entry *f = le->data;
@@ -308,6 +329,10 @@ int policy_groups_parse(struct policy_groups **gp, const char *json,
 		goto out;
 	}
 
+	if (dup_key(od)) {
+		e = fail(err, errsz, "%s given twice", dup_key(od));
+		goto out;
+	}
 	for (le = od->lst.head; le; le = le->next) {
 		const struct odict_entry *t = le->data;
 
@@ -384,6 +409,11 @@ int policy_groups_parse(struct policy_groups **gp, const char *json,
 		if (lists->type != ODICT_OBJECT) {
 			e = fail(err, errsz, "lists must be an object "
 				 "{\"group\": [numbers]}");
+			goto out;
+		}
+		if (dup_key(lists->u.odict)) {
+			e = fail(err, errsz, "lists.%s given twice",
+				 dup_key(lists->u.odict));
 			goto out;
 		}
 		for (le = lists->u.odict->lst.head; le; le = le->next) {

@@ -254,6 +254,22 @@ static char nato_letter(const char *w)
 }
 
 
+/* Append " word" (no space first) within sz, always terminated. */
+static void append(char *out, size_t sz, size_t *np, const char *w)
+{
+	size_t n = *np, l = strlen(w);
+
+	if (n && n + 1 < sz)
+		out[n++] = ' ';
+	if (n + l >= sz)
+		l = n < sz ? sz - n - 1 : 0;
+	memcpy(out + n, w, l);
+	n += l;
+	out[n] = '\0';
+	*np = n;
+}
+
+
 /* Letters spelled one by one ("i g n o r e") or in the NATO alphabet:
  * runs of three or more become a word.  Other words are kept. */
 static void despell(char *out, size_t sz, const char *folded)
@@ -279,13 +295,11 @@ static void despell(char *out, size_t sz, const char *folded)
 		}
 		if (rn >= 3) {
 			run[rn] = '\0';
-			n += (size_t)re_snprintf(out + n, sz - n, "%s%s",
-						 n ? " " : "", run);
+			append(out, sz, &n, run);
 			i = j;
 			continue;
 		}
-		n += (size_t)re_snprintf(out + n, sz - n, "%s%s", n ? " " : "",
-					 ws.w[i]);
+		append(out, sz, &n, ws.w[i]);
 		i++;
 	}
 }

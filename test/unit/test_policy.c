@@ -305,6 +305,12 @@ static const struct badcase badcases[] = {
 	 "match_order must be an array"},
 	{"{\"groups\":[" G0 "],\"normalization\":\"none\"}",
 	 "normalization: only \"e164\""},
+	{"{\"groups\":[{\"name\":\"x\",\"privilege_level\":0,"
+	 "\"channel\":\"a\",\"channel\":\"b\"}]}",
+	 "groups[0].channel given twice"},
+	{"{\"groups\":[" G0 "],\"groups\":[]}", "groups given twice"},
+	{"{\"groups\":[" G0 "],\"lists\":{\"receptionist\":[],"
+	 "\"receptionist\":[]}}", "lists.receptionist given twice"},
 	{"{\"groups\":[" G0 "],\"default_country\":\"Atlantis\"}",
 	 "default_country: unknown country"},
 	{"{\"groups\":[" G0 "],\"lists\":{\"receptionist\":[\"0301234\"]},"
