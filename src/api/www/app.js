@@ -242,6 +242,8 @@ function stopSockets() {
 	agent.close();
 }
 
+const endedIds = new Set();      /* calls that ended while we watched */
+
 function onEvent(ev) {
 	const name = ev.event;
 	const id = ev.call;
@@ -251,10 +253,10 @@ function onEvent(ev) {
 		return;
 	}
 	if (name === 'message_taken') {
-		unreadMessages++;
-		updateCounts();
-		if (currentView === 'messages')
-			loadMessages();
+		/* (may come twice per message: count from the inbox) */
+		clearTimeout(onEvent.msgTimer);
+		onEvent.msgTimer = setTimeout(currentView === 'messages' ?
+			loadMessages : countMessages, 300);
 	}
 	if (!id)
 		return;
@@ -266,7 +268,8 @@ function onEvent(ev) {
 	}
 	let lc = live.get(id);
 	if (!lc) {
-		if (name === 'call_ended')
+		/* late events of a call already ended here make no new card */
+		if (name === 'call_ended' || endedIds.has(id))
 			return;
 		lc = new LiveCall({id, state: 'ringing', started: ev.ts,
 			direction: name === 'call_outgoing' ? 'outbound' :
@@ -578,6 +581,9 @@ class LiveCall {
 		if (this.ended)
 			return;
 		this.ended = true;
+		endedIds.add(this.id);
+		if (endedIds.size > 1000)
+			endedIds.delete(endedIds.values().next().value);
 		this.endReason = reason || '';
 		this.endTs = ev && ev.ts;
 		this.sys('call ended' + (reason ? ` (${reason})` : ''));
@@ -1164,6 +1170,15 @@ async function loadMessages() {
 	loadCallerHistory();
 }
 
+async function countMessages() {
+	try {
+		const r = await api('GET', '/api/messages?limit=500');
+		unreadMessages = (r.messages || []).filter((m) =>
+			m.read === false).length;
+		updateCounts();
+	} catch (e) { /* no store */ }
+}
+
 async function loadCallerHistory() {
 	const box = $('#history-callers');
 	let r;
@@ -1356,6 +1371,8 @@ async function start() {
 	connectEvents();
 	agent.connect();
 	route();
+	if (currentView !== 'messages')
+		countMessages();
 }
 
 function init() {
