@@ -833,3 +833,74 @@ int test_sip_transfer_attended(void)
 	world_stop(conf);
 	return err;
 }
+
+
+int test_sip_transfer_attended_busy(void)
+{
+	static const char busy[] =
+		"<?xml version=\"1.0\" encoding=\"ISO-8859-1\" ?>\n"
+		"<scenario name=\"busy\">\n"
+		"<recv request=\"INVITE\"/>\n"
+		"<send><![CDATA[\n"
+		"SIP/2.0 486 Busy Here\n"
+		"[last_Via:]\n"
+		"[last_From:]\n"
+		"[last_To:];tag=[pid]SIPpTag01[call_number]\n"
+		"[last_Call-ID:]\n"
+		"[last_CSeq:]\n"
+		"Content-Length: 0\n"
+		"\n"
+		"]]></send>\n"
+		"<recv request=\"ACK\"/>\n"
+		"</scenario>\n";
+	struct conf *conf = NULL;
+	struct call *call = NULL;
+	uint16_t port, sa_port, sb_port;
+	pid_t pa, pb;
+	char *xa = NULL, target[80];
+	int err, rc;
+
+	if (!have_sipp())
+		return 0;
+	TEST_ERR(world_start(&conf, &port));
+	sa_port = free_udp_port();
+	sb_port = free_udp_port();
+	/* the transferee must not get a REFER: only our BYE at the end */
+	xa = uas_xml(true, "");
+	err = sipp_start(&pa, w.dir, "transferee", xa, sa_port);
+	if (!err)
+		err = sipp_start(&pb, w.dir, "busy", busy, sb_port);
+	if (!err)
+		err = place(sa_port, "transferee", &call);
+	if (err)
+		goto out;
+
+	re_snprintf(target, sizeof(target), "sip:target@127.0.0.1:%u",
+		    sb_port);
+	err = call_transfer_attended(call, target, xfer_h, NULL);
+	if (err)
+		goto out;
+	if (!run_until(&w.xfer_done, 5000) || w.xfer_err != EBUSY ||
+	    w.xfer_scode != 486) {
+		fprintf(stderr, "busy: done %d err %d scode %u\n",
+			w.xfer_done, w.xfer_err, w.xfer_scode);
+		err = EPROTO;
+		goto out;
+	}
+	/* the caller stays with us */
+	run_ms(300);
+	TEST_EQ(call_count(), 1);
+	TEST_EQ(call_find(call_id(call)) == call, 1);
+	call_hangup(call, NULL);
+	rc = sipp_wait(pa, 5000);
+	if (!rc)
+		rc = sipp_wait(pb, 5000);
+	if (rc) {
+		fprintf(stderr, "sipp exit %d (see %s)\n", rc, w.dir);
+		err = EPROTO;
+	}
+ out:
+	mem_deref(xa);
+	world_stop(conf);
+	return err;
+}
