@@ -278,6 +278,37 @@ static bool cookie_session(const struct http_msg *msg, struct pl *val)
 }
 
 
+/* A browser session is only good from our own pages: an Origin header
+ * (sent with every cross-site fetch and WebSocket) must name this host. */
+static bool same_origin(const struct http_msg *msg)
+{
+	const struct http_hdr *o = http_msg_xhdr(msg, "Origin");
+	const struct http_hdr *h = http_msg_hdr(msg, HTTP_HDR_HOST);
+	struct pl host;
+
+	if (!o)
+		return true;
+	if (!h)
+		return false;
+	host = o->val;
+	for (size_t i = 0; i + 2 < o->val.l; i++) {
+		if (!memcmp(o->val.p + i, "://", 3)) {
+			pl_advance(&host, i + 3);
+			break;
+		}
+	}
+	if (host.l == o->val.l)
+		return false;       /* "null" or no scheme */
+	for (size_t i = 0; i < host.l; i++) {
+		if (host.p[i] == '/') {
+			host.l = i;
+			break;
+		}
+	}
+	return 0 == pl_cmp(&host, &h->val);
+}
+
+
 static bool authorized(const struct http_msg *msg)
 {
 	const struct http_hdr *h;
@@ -297,7 +328,7 @@ static bool authorized(const struct http_msg *msg)
 	}
 
 	if (cookie_session(msg, &val) && session_find(&val))
-		return true;
+		return same_origin(msg);
 	return false;
 }
 

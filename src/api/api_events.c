@@ -39,6 +39,7 @@ struct live {
 	char caller[24];
 	double started, answered;    /* unix seconds (event ts) */
 	unsigned turns;
+	int privilege;               /* -1 = not classified               */
 	bool srtp;
 	bool taken_over;
 };
@@ -106,6 +107,7 @@ static struct live *live_get(const char *id, double ts)
 	}
 	str_ncpy(l->state, "ringing", sizeof(l->state));
 	str_ncpy(l->direction, "inbound", sizeof(l->direction));
+	l->privilege = -1;
 	l->started = ts;
 	list_append(&ev.live, &l->le, l);
 	return l;
@@ -122,20 +124,33 @@ static void copy_str(char *dst, size_t sz, const struct odict *od,
 }
 
 
+static const void *opt(const char *s)
+{
+	return s[0] ? s : NULL;
+}
+
+
 static int live_obj(struct re_printf *pf, const struct live *l)
 {
-	return re_hprintf(pf, "{\"id\":\"%s\",\"direction\":\"%s\","
-			  "\"state\":\"%s\",\"codec\":%s%s%s,\"srtp\":%s,"
-			  "\"group\":%s%s%s,\"caller\":\"%s\","
-			  "\"started\":%.3f,\"answered\":%.3f,"
+	char priv[8] = "null";
+	char ans[24] = "null";
+
+	if (l->privilege >= 0)
+		re_snprintf(priv, sizeof(priv), "%d", l->privilege);
+	if (l->answered > 0)
+		snprintf(ans, sizeof(ans), "%.3f", l->answered);
+	return re_hprintf(pf, "{\"id\":%H,\"direction\":%H,"
+			  "\"state\":\"%s\",\"codec\":%H,\"srtp\":%s,"
+			  "\"group\":%H,\"privilege\":%s,\"caller\":%H,"
+			  "\"started\":%.3f,\"answered\":%s,"
 			  "\"turns\":%u,\"taken_over\":%s}",
-			  l->id, l->direction, l->state,
-			  l->codec[0] ? "\"" : "", l->codec[0] ? l->codec :
-			  "null", l->codec[0] ? "\"" : "",
+			  api_jstr_h, l->id, api_jstr_h, l->direction,
+			  l->state,
+			  api_jstr_h, opt(l->codec),
 			  l->srtp ? "true" : "false",
-			  l->group[0] ? "\"" : "", l->group[0] ? l->group :
-			  "null", l->group[0] ? "\"" : "", l->caller,
-			  l->started, l->answered, l->turns,
+			  api_jstr_h, opt(l->group), priv,
+			  api_jstr_h, opt(l->caller),
+			  l->started, ans, l->turns,
 			  l->taken_over ? "true" : "false");
 }
 
@@ -440,8 +455,12 @@ static void bus_handler(const char *json, void *arg)
 			++l->turns;
 		}
 		if (l) {
+			uint64_t pv;
+
 			copy_str(l->group, sizeof(l->group), od, "group");
 			copy_str(l->caller, sizeof(l->caller), od, "caller");
+			if (odict_get_number(od, &pv, "privilege") && pv <= 3)
+				l->privilege = (int)pv;
 		}
 	}
 

@@ -295,6 +295,19 @@ def body(t):
         "Cookie": sess})
     t.check(ws.status == 101, "the cookie authorizes the events socket")
     ws.close()
+    st, v, h = api.req("GET", "/api/calls", token=None, headers={
+        "Cookie": sess, "Origin": "http://127.0.0.1:%d" % port})
+    t.check(st == 200, "cookie from our own origin: 200", v)
+    st, v, h = api.req("GET", "/api/calls", token=None, headers={
+        "Cookie": sess, "Origin": "http://evil.example"})
+    t.check(st == 401, "cookie sent from another origin: 401", v)
+    try:
+        WsClient("127.0.0.1", port, "/api/events", headers={
+            "Cookie": sess, "Origin": "http://evil.example"})
+        t.check(False, "cross-site WebSocket with the cookie refused")
+    except WsError as e:
+        t.check("401" in str(e), "cross-site WebSocket with the cookie "
+                "refused (401)", str(e))
     st, v, h = api.req("POST", "/api/logout", token=None,
                        headers={"Cookie": sess})
     st, v, h = api.req("GET", "/api/calls", token=None,
