@@ -1154,7 +1154,15 @@ int tools_run(struct tools *t, uint32_t turn_id, const char *name,
 	}
 	else if (!strcmp(name, "place_call")) {
 		err = run_place_call(t, j, arg_str(od, "objective"));
-		if (err) {
+		if (err == EINVAL) {
+			job_finish(j, err, "bad_arguments", "a number is "
+				   "dialled through a registered SIP account; "
+				   "without one the number must be a sip: URI",
+				   NULL);
+			j = NULL;
+			err = 0;
+		}
+		else if (err) {
 			job_finish(j, err, "failed", "the call could not be "
 				   "placed", NULL);
 			j = NULL;

@@ -1822,6 +1822,29 @@ static unsigned validate_cross(struct conf *conf, conf_err_h *errh,
 		       ent_key(a, sizeof(a), anchor, ent->n));
 	}
 
+	/* open_entry: each entry has a name and exactly one way to open */
+	{
+		const struct conf_opt *en = opt_lookup("entry_name", 10);
+		const struct conf_opt *ed = opt_lookup("entry_dtmf", 10);
+		const struct conf_opt *eu = opt_lookup("entry_url", 9);
+
+		for (unsigned n = 0; en && ed && eu && n <= CONF_NUM_MAX;
+		     n++) {
+			bool nm = ent_find(conf, en, n) != NULL;
+			bool d = ent_find(conf, ed, n) != NULL;
+			bool u = ent_find(conf, eu, n) != NULL;
+			char k[160];
+
+			if ((!nm && !d && !u) || (nm && d != u))
+				continue;
+			report(&nerr, errh, arg, "%s: an entry needs "
+			       "entry_name and exactly one of entry_dtmf and "
+			       "entry_url (same number)",
+			       ent_key(k, sizeof(k), nm ? en : d ? ed : eu,
+				       n));
+		}
+	}
+
 	return nerr;
 }
 

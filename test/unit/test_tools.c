@@ -602,6 +602,9 @@ int test_tools_entry(void)
 	err |= conf_set_arg(conf, "entry_url=https://x.invalid/", NULL, NULL);
 	if (!err && tools_init(conf) != EINVAL)
 		err = EINVAL;
+	/* and `agentline check` says so too */
+	if (!err && conf_validate(conf, NULL, NULL) != 1)
+		err = EINVAL;
 	mem_deref(conf);
 	tools_close();
 	if (err)
