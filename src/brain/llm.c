@@ -155,6 +155,7 @@ struct llm {
 	struct llm_wait waits[LLM_TOOLS_MAX];
 	unsigned waiting;
 	bool launching;
+	bool tools_open;            /* tool_calls recorded, results owed  */
 	struct tmr tmr_first;
 	struct brain_turn saved;    /* for the playbook fallback          */
 	char *saved_text;
@@ -660,18 +661,32 @@ static void tool_done(uint32_t turn_id, int err, const char *result,
 
 /* All tools of this round answered: their results in call order, then
  * the next round. */
-static void tools_next(struct llm *l)
+static void tool_results_add(struct llm *l)
 {
-	int err;
+	static const char cancelled[] = "{\"error\":{\"category\":"
+		"\"cancelled\",\"message\":\"the caller interrupted; "
+		"this action did not run\"}}";
 
+	/* every tool_calls message is followed by one result per call, or
+	 * the next request is refused */
 	for (unsigned i = 0; i < l->ans.ntools; i++) {
 		struct llm_wait *w = &l->waits[i];
 
 		if (!l->ans.tools[i].used)
 			continue;
-		(void)msg_add(l, "tool", w->result ? w->result : "{}", NULL,
+		(void)msg_add(l, "tool", w->result ? w->result :
+			      w->pending ? cancelled : "{}", NULL,
 			      l->ans.tools[i].id, false);
 	}
+	l->tools_open = false;
+}
+
+
+static void tools_next(struct llm *l)
+{
+	int err;
+
+	tool_results_add(l);
 	l->rounds++;
 	gen_reset(l);
 	waits_clear(l);
@@ -724,6 +739,7 @@ static void tools_launch(struct llm *l)
 	tc = mem_deref(tc);
 	if (err)
 		goto fail;
+	l->tools_open = true;
 
 	waits_clear(l);
 	l->launching = true;
@@ -1150,7 +1166,9 @@ static void llm_cancel(void *st)
 		return;
 	/* what the model had said when the caller cut in stays in the
 	 * history, marked */
-	if (l->reply && l->reply->end && !l->ans.ntools) {
+	if (l->tools_open)
+		tool_results_add(l);
+	else if (l->reply && l->reply->end && !l->ans.ntools) {
 		(void)mbuf_write_str(l->reply, " [interrupted by the caller]");
 		(void)mbuf_write_u8(l->reply, 0);
 		(void)msg_add(l, "assistant", (const char *)l->reply->buf,
