@@ -738,13 +738,9 @@ static void message_done(uint32_t turn_id, int err, const char *result,
 {
 	struct pbrain *b = arg;
 
-	if (err) {
-		log_warn(MOD, b->callid, "take_message failed (%s): storing "
-			 "directly", result ? result : "");
-		err = store_direct(b);
-		if (err)
-			log_warn(MOD, b->callid, "message lost: %m", err);
-	}
+	if (err)   /* a denial or a store error: the gate has the last word */
+		log_warn(MOD, b->callid, "take_message failed: %s",
+			 result ? result : "");
 	b->stored = true;
 	hang_up(b, turn_id);
 }
@@ -771,13 +767,17 @@ static void store_message(struct pbrain *b, uint32_t turn_id)
 	if (b->host.tool)
 		err = b->host.tool(b->host.arg, turn_id, "take_message", args,
 				   message_done, b);
-	if (err) {
-		/* FALLBACK: no tools executor on this call (host.tool unset
-		 * or refusing): store the message ourselves */
+	if (err == ENOSYS) {
+		/* FALLBACK: no tools executor on this call (host.tool unset,
+		 * or a host without one): store the message ourselves */
 		err = store_direct(b);
 		if (err)
 			log_warn(MOD, b->callid, "message lost: %m", err);
 		b->stored = true;
+		hang_up(b, turn_id);
+	}
+	else if (err) {
+		log_warn(MOD, b->callid, "take_message not run: %m", err);
 		hang_up(b, turn_id);
 	}
 }
