@@ -274,8 +274,61 @@ def body(t):
     st, v, h = api.req("GET", "/api/agent/sessions")
     t.check(st == 200 and v1.get("id") in v,
             "Clawfinger alias /api/agent/sessions lists it", v)
-    st, v, h = api.req("POST", "/api/calls/%s/hangup" % v1.get("id"))
-    t.check(st in (200, 404, 503), "hangup: %d" % st, v)
+    # per-call operator input on the live (ringing) call
+    cid = v1.get("id", "x")
+    st, v, h = api.req("POST", "/api/calls/%s/context" % cid,
+                       body={"text": "Order 1234 shipped.", "trusted": True})
+    t.check(st == 200 and v == {"ok": True}, "POST context: 200", v)
+    st, v, h = api.req("GET", "/api/calls/%s/context" % cid)
+    t.check(st == 200 and v.get("context") == ["Order 1234 shipped."],
+            "GET context lists it", v)
+    st, v, h = api.req("DELETE", "/api/calls/%s/context" % cid)
+    st2, v2, h2 = api.req("GET", "/api/calls/%s/context" % cid)
+    t.check(st == 200 and v2.get("context") == [], "DELETE context", v2)
+    for path, b in (("instructions", {"text": "Speak slowly."}),
+                    ("instructions/turn", {"text": "Ask for the name."})):
+        st, v, h = api.req("POST", "/api/calls/%s/%s" % (cid, path), body=b)
+        t.check(st == 200, "POST %s on a live call: 200" % path, v)
+    st, v, h = api.req("DELETE", "/api/calls/%s/instructions" % cid)
+    t.check(st == 200, "DELETE instructions: 200", v)
+    st, v, h = api.req("POST", "/api/calls/unknown/instructions",
+                       body={"text": "x"})
+    t.check(st == 404, "instructions for an unknown call: 404", v)
+    st, v, h = api.req("POST", "/api/calls/%s/say" % cid,
+                       body={"text": "hello"})
+    t.check(st == 409 and is_err(v), "say on a call without the agent: "
+            "409", v)
+    st, v, h = api.req("POST", "/api/calls/%s/dtmf" % cid,
+                       body={"digits": "1"})
+    t.check(st == 409 and is_err(v), "DTMF on an unanswered call: 409", v)
+    st, v, h = api.req("GET", "/api/calls/scheduled")
+    t.check(st == 200 and isinstance(v.get("scheduled"), list),
+            "GET /api/calls/scheduled: 200 list", v)
+    st, v, h = api.req("GET", "/api/messages")
+    t.check(st == 200 and isinstance(v, dict), "GET /api/messages: 200", v)
+    st, v, h = api.req("DELETE", "/api/messages/424242")
+    t.check(st == 404 and is_err(v, "not_found"),
+            "DELETE unknown message: 404", v)
+    st, v, h = api.req("DELETE", "/api/messages/abc")
+    t.check(st == 400, "DELETE message with a bad id: 400", v)
+    st, v, h = api.req("GET", "/api/history")
+    t.check(st == 200, "GET /api/history: 200", v)
+    st, v, h = api.req("DELETE", "/api/history/%2B4930123")
+    t.check(st == 404, "DELETE unknown history: 404", v)
+    st, v, h = api.req("GET", "/api/registrations")
+    t.check(st == 200 and v == [], "GET /api/registrations: [] in "
+            "direct mode", v)
+    st, v, h = api.req("POST", "/api/calls/%s/hangup" % cid)
+    t.check(st == 200 and v == {"ok": True}, "hangup: 200", v)
+    t.check(harness.wait_for(lambda: any(
+        e.get("call") == cid and e.get("reason") == "operator"
+        for e in al.events_of("call_ended")), 10),
+        "the call ended with reason operator")
+    st, v, h = api.req("POST", "/api/calls/%s/hangup" % cid)
+    t.check(st == 404, "hangup of an ended call: 404", v)
+    st, v, h = api.req("POST", "/api/call/hangup", body={"session_id": ""})
+    t.check(st in (200, 404), "Clawfinger hangup of the first live call",
+            v)
 
     # session cookie
     st, v, h = api.req("POST", "/api/login", body={"token": "wrong"},
