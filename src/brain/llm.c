@@ -869,9 +869,17 @@ static void turn_stream_end(struct llm *l, struct llm_req *r)
 		log_warn(MOD, l->callid, "turn %u: %u malformed stream "
 			 "event(s) ignored", l->turn_id, l->ans.bad);
 
-	if (l->ans.ntools) {
+	if (l->ans.ntools && r->with_tools) {
 		tools_launch(l);
 		return;
+	}
+	if (l->ans.ntools) {
+		/* none were offered (the round cap, or tools off): nothing
+		 * the model asks for runs */
+		log_warn(MOD, l->callid, "turn %u: %u tool call(s) without "
+			 "tools offered: ignored", l->turn_id, l->ans.ntools);
+		llm_answer_reset(&l->ans);
+		l->ans.chunks = 1;
 	}
 	if (l->taglen && !l->think) {
 		char held[sizeof(l->tag) + 1];

@@ -19,7 +19,10 @@ lines agentline prints:
  7. history compaction past max_history_turns: the summarising request
     is told to keep names and numbers and gets them, later turns carry
     the summary instead of the old turns;
- 8. a server that rejects tools (HTTP 400) -> tools off, answer spoken."""
+ 8. a server that rejects tools (HTTP 400) -> tools off, answer spoken;
+ 9. a model that keeps calling tools is stopped at llm_max_tool_rounds
+    and asked to answer without tools; no first token in time ->
+    apology."""
 import json
 import os
 import subprocess
@@ -347,6 +350,42 @@ def reject_tools(t, srv):
                 for tr in r["turns"]), "notools: the answer is spoken")
 
 
+def limits(t, srv):
+    loop = {"text": "", "tool_calls": [{"name": "report_call_result",
+                                        "arguments": {"outcome": "other",
+                                                      "summary": "x"}}]}
+    r = run(t, srv, "rounds", {"replies": [loop, loop, dict(
+        loop, text="Done now.")]},
+            [("pause", 1.5), ("say", "Hello there."), ("pause", 7)],
+            llm_max_tool_rounds=2)
+    reqs = turn_reqs(r)
+    if not any("tools" in q["body"] for q in reqs):
+        t.note("skip rounds: no tools offered (executor not built in)")
+    else:
+        t.check(len(reqs) == 3 and all("tools" in q["body"]
+                                       for q in reqs[:2]) and
+                "tools" not in reqs[2]["body"] and
+                "without tools" in reqs[2]["body"]["messages"][0]["content"],
+                "rounds: two tool rounds, then asked to answer without",
+                [list(q["body"].keys()) for q in reqs])
+        t.check(any("Done now" in (tr.get("reply") or "")
+                    for tr in r["turns"]), "rounds: the answer is spoken",
+                r["turns"])
+        t.check("without tools offered: ignored" in r["log"],
+                "rounds: tool calls past the cap do not run")
+    r = run(t, srv, "firsttoken", {"replies": [
+        {"hang_ms": 6000, "text": "Too late."}]},
+            [("pause", 1.5), ("say", "Are you there?"), ("pause", 7)],
+            llm_first_token_timeout_ms=1500, filler_delay_ms=0)
+    tr = r["turns"][0] if r["turns"] else {}
+    t.check("trouble" in (tr.get("reply") or "") and
+            "Too late" not in (tr.get("reply") or ""),
+            "first token timeout: apology, the late answer dropped", tr)
+    t.check(1400 <= tr.get("brain_ms", 0) < 2500,
+            "first token timeout: after %s ms (limit 1500)" %
+            tr.get("brain_ms"))
+
+
 def body(t):
     srv = Server(t)
     streamed(t, srv)
@@ -356,6 +395,7 @@ def body(t):
     joined(t, srv)
     compaction(t, srv)
     reject_tools(t, srv)
+    limits(t, srv)
 
 
 if __name__ == "__main__":

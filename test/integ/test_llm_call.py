@@ -10,7 +10,8 @@ agentline app=agent brain=llm, scripted OpenAI-compatible server):
     conversation back on the next call; a caller without a usable number
     (From user "sipp") never does;
  4. outbound task call (`agentline call --objective`, SIPp UAS answers):
-    the model opens the call; its first request carries the objective."""
+    the model opens the call; its first request carries the objective;
+ 5. keypad: RFC 4733 digits 1 5 9 # make one turn for the model."""
 import os
 import subprocess
 import time
@@ -92,6 +93,7 @@ def body(t):
                 "(every tool call has its result)", msgs[1:])
     history(t, srv)
     outbound(t, srv)
+    keypad(t, srv)
 
 
 def numbered_scenario(t, number):
@@ -190,6 +192,27 @@ def outbound(t, srv):
         t.check(len(msgs) == 2 and msgs[1]["role"] == "user" and
                 "answered the phone" in msgs[1]["content"],
                 "outbound: asked to open the conversation", msgs[1:])
+
+
+def keypad(t, srv):
+    srv.script({"replies": [{"text": "Thank you."}]})
+    al = t.agentline(name="al_dtmf", app="agent", vad="energy",
+                     codecs="PCMU,PCMA", brain="llm",
+                     llm_base_url=srv.url + "/v1", llm_model="test-model",
+                     greeting_incoming="", silence_reprompt_secs=0,
+                     data_dir=os.path.join(t.dir, "data_dtmf"))
+    r = t.sipp("uac_dtmf_rfc4733.xml", al.sip_udp, calls=1, timeout=40,
+               name="sipp_llm_dtmf")
+    t.check(r.ok and r.successful == 1, "keypad: call succeeded", r)
+    al.wait_events("call_ended", 1, timeout=15)
+    t.check(al.stop() == 0, "keypad: agentline exits 0")
+    reqs = [q for q in srv.requests() if q["kind"] == "turn"]
+    users = [m["content"] for q in reqs for m in q["body"]["messages"]
+             if m["role"] == "user"]
+    t.check(len(reqs) == 1 and users ==
+            ["[The caller pressed these keys on the keypad: 159]"],
+            "keypad: 1 5 9 # reach the model as one turn", users)
+    t.check("159" not in al.log(), "keypad: the digits are not logged")
 
 
 if __name__ == "__main__":
