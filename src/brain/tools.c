@@ -143,6 +143,7 @@ static const struct tools_ops real_ops = {
 	.xfer_blind = call_transfer_blind,
 	.xfer_attended = call_transfer_attended,
 	.xfer_abandon = call_transfer_abandon,
+	.xfer_cancel = call_transfer_cancel,
 	.connect = real_connect,
 	.set_end = call_set_end_handler,
 	.callid = call_id,
@@ -946,6 +947,20 @@ void tools_cancel(struct tools *t)
 			emit(j->callid, j->turn_id, j->tool, true,
 			     "cancelled", false);
 			job_free(j);
+			break;
+
+		case JOB_XFER:
+			/* an attended transfer still ringing the target is
+			 * taken back; a REFER that is out is not */
+			if (t->call && 0 == OPS(xfer_cancel)(t->call)) {
+				log_info(MOD, t->callid, "%s: turn cancelled,"
+					 " consult call ended", j->tool);
+				emit(j->callid, j->turn_id, j->tool, true,
+				     "cancelled", false);
+				job_free(j);
+				break;
+			}
+			j->done = NULL;
 			break;
 
 		default:

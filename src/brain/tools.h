@@ -76,6 +76,7 @@ struct tools_ops {
 	int  (*xfer_attended)(struct call *call, const char *target,
 			      call_xfer_h *h, void *arg);
 	void (*xfer_abandon)(struct call *call);
+	int  (*xfer_cancel)(struct call *call);
 	int  (*connect)(struct call **callp, const char *uri,
 			call_outcome_h *h, void *arg);
 	void (*set_end)(struct call *call, call_end_h *h, void *arg);

@@ -884,7 +884,9 @@ static void xfer_destructor(void *arg)
 	mem_deref(x->sub);
 	if (x->consult) {
 		/* after a transfer with Replaces the target ends this leg
-		 * itself; a BYE crossing theirs is harmless */
+		 * itself; a BYE crossing theirs is harmless.  Ringing, it
+		 * gets a CANCEL; its outcome no longer concerns us. */
+		x->consult->outcomeh = NULL;
 		call_set_end_handler(x->consult, NULL, NULL);
 		call_hangup(x->consult, x->ok ? "transferred" :
 			    "transfer_aborted");
@@ -898,6 +900,21 @@ static void xfer_destructor(void *arg)
 static void xfer_drop(struct call *call)
 {
 	call->xfer = mem_deref(call->xfer);
+}
+
+
+int call_transfer_cancel(struct call *call)
+{
+	struct xfer *x = call ? call->xfer : NULL;
+
+	if (!x)
+		return ENOENT;
+	if (x->sub || x->reported || !x->attended)
+		return EALREADY;   /* the REFER is out */
+	log_info(MOD, call->id, "attended transfer cancelled before the "
+		 "REFER");
+	call->xfer = mem_deref(call->xfer);   /* ends the consult leg */
+	return 0;
 }
 
 
@@ -964,6 +981,7 @@ static void xfer_report(struct xfer *x, int err, uint16_t scode)
 	}
 	else {
 		if (x->consult) {
+			x->consult->outcomeh = NULL;
 			call_set_end_handler(x->consult, NULL, NULL);
 			call_hangup(x->consult, "transfer_failed");
 			x->consult = NULL;

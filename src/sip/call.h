@@ -94,6 +94,10 @@ int  call_transfer_attended(struct call *call, const char *target,
 			    call_xfer_h *h, void *arg);
 /* Forget the handler of a running transfer (its requester went away). */
 void call_transfer_abandon(struct call *call);
+/* Take back an attended transfer whose consult leg has not been answered
+ * yet (CANCEL / BYE to the target, no REFER, h not called): 0, or
+ * EALREADY once the REFER is out (or for a blind transfer), ENOENT. */
+int  call_transfer_cancel(struct call *call);
 
 /* Provided by the app layer (src/pipeline/app.c): attach what answers. */
 int  app_attach(struct call *call, const char *spec);

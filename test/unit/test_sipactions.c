@@ -904,3 +904,115 @@ int test_sip_transfer_attended_busy(void)
 	world_stop(conf);
 	return err;
 }
+
+
+/* A target that rings and never answers: CANCEL -> 200, 487, ACK. */
+static const char ring_xml[] =
+	"<?xml version=\"1.0\" encoding=\"ISO-8859-1\" ?>\n"
+	"<scenario name=\"ring\">\n"
+	"<recv request=\"INVITE\"/>\n"
+	"<send><![CDATA[\n"
+	"SIP/2.0 180 Ringing\n"
+	"[last_Via:]\n"
+	"[last_From:]\n"
+	"[last_To:];tag=[pid]SIPpTag01[call_number]\n"
+	"[last_Call-ID:]\n"
+	"[last_CSeq:]\n"
+	"Content-Length: 0\n"
+	"\n"
+	"]]></send>\n"
+	"<recv request=\"CANCEL\" timeout=\"20000\"/>\n"
+	"<send><![CDATA[\n"
+	"SIP/2.0 200 OK\n"
+	"[last_Via:]\n"
+	"[last_From:]\n"
+	"[last_To:];tag=[pid]SIPpTag01[call_number]\n"
+	"[last_Call-ID:]\n"
+	"[last_CSeq:]\n"
+	"Content-Length: 0\n"
+	"\n"
+	"]]></send>\n"
+	"<send retrans=\"500\"><![CDATA[\n"
+	"SIP/2.0 487 Request Terminated\n"
+	"[last_Via:]\n"
+	"[last_From:]\n"
+	"[last_To:];tag=[pid]SIPpTag01[call_number]\n"
+	"[last_Call-ID:]\n"
+	"CSeq: [cseq] INVITE\n"
+	"Content-Length: 0\n"
+	"\n"
+	"]]></send>\n"
+	"<recv request=\"ACK\"/>\n"
+	"</scenario>\n";
+
+
+/* While the consult leg rings: the transfer is taken back (cancel=true)
+ * or the caller's call ends; either way the target gets a CANCEL, no
+ * REFER is sent and the handler is not called. */
+static int attended_abort(bool cancel)
+{
+	struct conf *conf = NULL;
+	struct call *call = NULL;
+	uint16_t port, sa_port, sb_port;
+	pid_t pa, pb;
+	char *xa = NULL, target[80];
+	int err, rc;
+
+	if (!have_sipp())
+		return 0;
+	TEST_ERR(world_start(&conf, &port));
+	sa_port = free_udp_port();
+	sb_port = free_udp_port();
+	xa = uas_xml(true, "");
+	err = sipp_start(&pa, w.dir, "transferee", xa, sa_port);
+	if (!err)
+		err = sipp_start(&pb, w.dir, "ring", ring_xml, sb_port);
+	if (!err)
+		err = place(sa_port, "transferee", &call);
+	if (err)
+		goto out;
+
+	re_snprintf(target, sizeof(target), "sip:target@127.0.0.1:%u",
+		    sb_port);
+	err = call_transfer_attended(call, target, xfer_h, NULL);
+	if (err)
+		goto out;
+	run_ms(600);
+	TEST_EQ(call_count(), 2);
+	if (cancel) {
+		TEST_EQ(call_transfer_cancel(call), 0);
+		TEST_EQ(call_transfer_cancel(call), ENOENT);
+		run_ms(400);
+		TEST_EQ(call_count(), 1);   /* the caller stays */
+		call_hangup(call, NULL);
+	}
+	else {
+		call_hangup(call, NULL);
+	}
+	rc = sipp_wait(pb, 5000);
+	if (!rc)
+		rc = sipp_wait(pa, 5000);
+	if (rc) {
+		fprintf(stderr, "sipp exit %d (see %s)\n", rc, w.dir);
+		err = EPROTO;
+		goto out;
+	}
+	TEST_EQ(w.xfer_done, false);
+	TEST_EQ(call_count(), 0);
+ out:
+	mem_deref(xa);
+	world_stop(conf);
+	return err;
+}
+
+
+int test_sip_transfer_attended_cancel(void)
+{
+	return attended_abort(true);
+}
+
+
+int test_sip_transfer_attended_hangup(void)
+{
+	return attended_abort(false);
+}

@@ -37,6 +37,8 @@ static struct fake {
 	call_end_h *endh;
 	void *end_arg;
 	unsigned nmsg;
+	unsigned nxcancel;
+	int xcancel_err;
 	/* relay */
 	unsigned nhttp;
 	int http_status;
@@ -147,6 +149,13 @@ static void f_abandon(struct call *c)
 	fk.xferh = NULL;
 }
 
+static int f_xfer_cancel(struct call *c)
+{
+	(void)c;
+	++fk.nxcancel;
+	return fk.xcancel_err;
+}
+
 static int f_connect(struct call **cp, const char *uri, call_outcome_h *h,
 		     void *arg)
 {
@@ -196,6 +205,7 @@ static const struct tools_ops fake_ops = {
 	.say = f_say, .speaking = f_speaking, .hangup = f_hangup,
 	.send_dtmf = f_send_dtmf, .hold = f_hold, .xfer_blind = f_xfer,
 	.xfer_attended = f_xfer, .xfer_abandon = f_abandon,
+	.xfer_cancel = f_xfer_cancel,
 	.connect = f_connect, .set_end = f_set_end, .callid = f_callid,
 	.message_add = f_msg, .http_post = f_http,
 };
@@ -360,6 +370,7 @@ int test_tools_cancel(void)
 {
 	struct conf *conf = NULL;
 	struct tools *t = NULL;
+	unsigned nd;
 	int err;
 
 	TEST_ERR(setup(&conf, &t, NULL));
@@ -420,6 +431,33 @@ int test_tools_cancel(void)
 		err = EINVAL;
 		goto out;
 	}
+
+	/* an attended transfer still ringing the target is taken back;
+	 * one whose REFER is out reports to the context, not to done */
+	fk.gate_err = 0;
+	nd = fk.ndone;
+	err = tools_run(t, 5, "transfer_attended", "{\"target\":\"300\"}",
+			done_h, NULL);
+	if (err || fk.nxfer != 1)
+		goto bad;
+	tools_cancel(t);
+	if (fk.nxcancel != 1 || fk.ndone != nd)
+		goto bad;
+	fk.xcancel_err = EALREADY;
+	err = tools_run(t, 6, "transfer_attended", "{\"target\":\"300\"}",
+			done_h, NULL);
+	if (err || fk.nxfer != 2)
+		goto bad;
+	tools_cancel(t);
+	fk.xferh(0, 200, fk.xfer_arg);
+	if (fk.nxcancel != 2 || fk.ndone != nd)
+		goto bad;
+	goto out;
+
+ bad:
+	fprintf(stderr, "attended cancel: xfer %u cancel %u done %u\n",
+		fk.nxfer, fk.nxcancel, fk.ndone);
+	err = EINVAL;
 
  out:
 	teardown(conf, t);
