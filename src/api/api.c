@@ -705,6 +705,8 @@ static void handle_request(struct http_conn *conn, const struct http_msg *msg,
 		handle_logout(conn, msg);
 		return;
 	}
+	if (api_files_serve(conn, msg, method, path))
+		return;
 	if (!strcmp(path, "/metrics")) {
 		if (strcmp(method, "GET"))
 			reply_err(conn, 405, "method_not_allowed",

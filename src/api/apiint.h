@@ -72,6 +72,10 @@ void api_context_clear(const char *callid);
 void api_call_forget(const char *callid);
 void api_route_close(void);
 
+/* Recording and message audio (api_files.c): true if it answered. */
+bool api_files_serve(struct http_conn *conn, const struct http_msg *msg,
+		     const char *method, const char *path);
+
 /* Prometheus metrics (api_metrics.c). */
 int  api_metrics_init(void);
 void api_metrics_close(void);

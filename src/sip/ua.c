@@ -15,6 +15,7 @@
 #include "sip/call.h"
 #include "sip/reg.h"
 #include "sip/ua.h"
+#include "store/store.h"
 
 #define MOD "sip"
 
@@ -422,6 +423,9 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 			return;
 		}
 		mem_deref(prm.policy);   /* the call holds its own reference */
+		/* so the control centre finds the call's recording */
+		if (ua.record_dir)
+			(void)store_call_recording(call_id(call), rec);
 	}
 
 }

@@ -24,7 +24,9 @@ def metric(api, name, labels=""):
 def body(t):
     port = harness.free_port(udp=False)
     token = "events-test-token-0123456789"
-    al = t.agentline(app="echo", codecs="PCMU,PCMA",
+    rec = os.path.join(t.dir, "rec")
+    os.makedirs(rec)
+    al = t.agentline(app="echo", codecs="PCMU,PCMA", record_dir=rec,
                      control_listen="127.0.0.1:%d" % port,
                      control_token=token, dtmf_event_digits="true")
     api = Api("127.0.0.1", port, token)
@@ -81,6 +83,30 @@ def body(t):
     st, v, h = api.req("GET", "/api/calls/" + str(callid))
     t.check(st == 404 or (st == 200 and v.get("live") is None),
             "ended call no longer live (%d)" % st, v)
+    # the recording, served to the control centre's player
+    def recording():
+        st, v, h = api.req("GET", "/api/calls/%s" % callid)
+        r = v.get("record") if st == 200 else None
+        return r if r and r.get("recording") else None
+    t.check(harness.wait_for(recording, 10), "the stored call names its "
+            "recording")
+    st, body, h = api.req("GET", "/api/calls/%s/recording" % callid)
+    size = os.path.getsize(recording()["recording"]) if recording() else 0
+    t.check(st in (200, 206) and h.get("content-type") == "audio/wav" and
+            body.startswith("RIFF"), "GET .../recording: the WAV (%d)" % st,
+            h)
+    st, body, h = api.req("GET", "/api/calls/%s/recording" % callid,
+                          headers={"Range": "bytes=0-99"})
+    t.check(st == 206 and h.get("content-length") == "100" and
+            h.get("content-range") == "bytes 0-99/%d" % size,
+            "Range bytes=0-99: 206, 100 bytes", h)
+    st, body, h = api.req("GET", "/api/calls/%s/recording" % callid,
+                          token=None)
+    t.check(st == 401, "recording without a token: 401")
+    st, body, h = api.req("GET", "/api/calls/nope/recording")
+    t.check(st == 404, "recording of an unknown call: 404")
+    st, body, h = api.req("GET", "/api/messages/4242/audio")
+    t.check(st == 404, "audio of an unknown message: 404")
     ws.close()
     t.check(al.alive(), "agentline still running")
 
