@@ -7,7 +7,10 @@
  * a pointer, so a job that was cancelled or whose call ended is simply
  * not found.  Main thread only (the relay POST runs on a worker).
  */
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <re.h>
 #include "brain/tools.h"
 #include "core/conf.h"
@@ -47,6 +50,7 @@ static struct {
 	struct list jobs;          /* every live job                      */
 	uint32_t next_id;
 	struct strand *strand;     /* relay POSTs                          */
+	char audio_dir[PATH_MAX];  /* where kept caller audio lives       */
 } g = {
 	.drain_ms = 3000,
 	.confirm_secs = 10,
@@ -245,6 +249,14 @@ int tools_init(const struct conf *conf)
 						    "transfer_confirm_secs");
 	if (!g.confirm_secs)
 		g.confirm_secs = 10;
+	/* the agent keeps caller audio under data_dir/audio (or a /tmp
+	 * folder of this process without data_dir) */
+	if (conf_str(conf, "data_dir") && *conf_str(conf, "data_dir"))
+		re_snprintf(g.audio_dir, sizeof(g.audio_dir), "%s/audio",
+			    conf_str(conf, "data_dir"));
+	else
+		re_snprintf(g.audio_dir, sizeof(g.audio_dir),
+			    "/tmp/agentline-audio-%d", (int)getpid());
 	err |= dup_opt(&g.farewell, conf, "hang_up_farewell");
 	err |= dup_opt(&g.confirm_msg, conf, "transfer_confirm_message");
 	if (err)
@@ -471,6 +483,22 @@ static const char *arg_str(const struct odict *od, const char *key)
 	if (!e || e->type != ODICT_STRING)
 		return NULL;
 	return e->u.str;
+}
+
+
+/* take_message's audio_path: only a WAV the agent kept itself, never a
+ * path a model made up (the API serves message audio). */
+static bool audio_ok(const char *path)
+{
+	char rp[PATH_MAX], rd[PATH_MAX];
+	size_t n;
+
+	if (!path || !*g.audio_dir || !realpath(path, rp) ||
+	    !realpath(g.audio_dir, rd))
+		return false;
+	n = strlen(rd);
+	return !strncmp(rp, rd, n) && rp[n] == '/' &&
+		strlen(rp) > 4 && !strcmp(rp + strlen(rp) - 4, ".wav");
 }
 
 
@@ -1103,6 +1131,12 @@ int tools_run(struct tools *t, uint32_t turn_id, const char *name,
 		m.name = arg_str(od, "name");
 		m.callback = arg_str(od, "callback_number");
 		m.text = arg_str(od, "message");
+		m.audio_path = arg_str(od, "audio_path");
+		if (m.audio_path && !audio_ok(m.audio_path)) {
+			log_warn(MOD, t->callid, "take_message: audio_path "
+				 "outside the kept-audio folder: ignored");
+			m.audio_path = NULL;
+		}
 		err = OPS(message_add)(&m, &id);
 		if (err)
 			FAIL(err, "failed", "the message could not be stored");

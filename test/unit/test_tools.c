@@ -4,7 +4,10 @@
  *               hang-up/transfer, the blind-transfer confirm key right /
  *               wrong / absent, hang-up drain bound, open_entry, events.
  */
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <re.h>
 #include "brain/tools.h"
 #include "core/conf.h"
@@ -37,6 +40,7 @@ static struct fake {
 	call_end_h *endh;
 	void *end_arg;
 	unsigned nmsg;
+	char msg_audio[300];
 	unsigned nxcancel;
 	int xcancel_err;
 	/* relay */
@@ -181,8 +185,9 @@ static const char *f_callid(const struct call *c)
 
 static int f_msg(const struct store_message *m, uint64_t *idp)
 {
-	(void)m;
 	++fk.nmsg;
+	str_ncpy(fk.msg_audio, m->audio_path ? m->audio_path : "",
+		 sizeof(fk.msg_audio));
 	*idp = 7;
 	return 0;
 }
@@ -737,5 +742,53 @@ int test_tools_entry_relay(void)
  out:
 	teardown(conf, t);
 	workers_close();
+	return err;
+}
+
+
+int test_tools_message_audio(void)
+{
+	char dir[] = "/tmp/agentline-test-tools-XXXXXX";
+	char audio[300], wav[340], cfg[400], args[800];
+	struct conf *conf = NULL;
+	struct tools *t = NULL;
+	FILE *f;
+	int err;
+
+	TEST_ASSERT(mkdtemp(dir) != NULL);
+	re_snprintf(audio, sizeof(audio), "%s/audio", dir);
+	TEST_ASSERT(0 == mkdir(audio, 0700));
+	re_snprintf(wav, sizeof(wav), "%s/c1-3.wav", audio);
+	f = fopen(wav, "w");
+	TEST_ASSERT(f != NULL);
+	fclose(f);
+	re_snprintf(cfg, sizeof(cfg), "data_dir = %s\n", dir);
+	TEST_ERR(setup(&conf, &t, cfg));
+
+	/* the agent's own kept audio goes with the message */
+	re_snprintf(args, sizeof(args), "{\"message\":\"hi\","
+		    "\"audio_path\":\"%s\"}", wav);
+	err = tools_run(t, 1, "take_message", args, done_h, NULL);
+	if (!err && strcmp(fk.msg_audio, wav))
+		err = EINVAL;
+	/* any other file is dropped (the message is still stored) */
+	if (!err)
+		err = tools_run(t, 1, "take_message", "{\"message\":\"x\","
+				"\"audio_path\":\"/etc/passwd\"}", done_h,
+				NULL);
+	if (!err && (fk.nmsg != 2 || *fk.msg_audio))
+		err = EINVAL;
+	re_snprintf(args, sizeof(args), "{\"message\":\"x\","
+		    "\"audio_path\":\"%s/../../../etc/passwd.wav\"}",
+		    audio);
+	if (!err)
+		err = tools_run(t, 1, "take_message", args, done_h, NULL);
+	if (!err && (fk.nmsg != 3 || *fk.msg_audio))
+		err = EINVAL;
+
+	teardown(conf, t);
+	(void)unlink(wav);
+	(void)rmdir(audio);
+	(void)rmdir(dir);
 	return err;
 }
