@@ -413,8 +413,9 @@ const struct conf_opt conf_opts[] = {
 	 "outbound dialing at all"},
 	{"outbound_allow_file", CONF_PATH, NULL, 0, 0, NULL, 0, NULL,
 	 "file with one allowed outbound number per line (# comments)"},
-	{"outbound_privilege", CONF_INT, "0", 0, 3, NULL, 0, NULL,
-	 "privilege ceiling of the callee on outbound calls"},
+	{"outbound_privilege", CONF_INT, "2", 0, 3, NULL, 0, NULL,
+	 "privilege of outbound calls (2: keys and hold for IVRs, no dialing"
+	 " or transfers); a listed callee's group can only lower it"},
 	{"transfer_confirm_digit", CONF_STR, "1", 0, 0, NULL, 0,
 	 check_dtmf_digit,
 	 "key the caller presses to confirm a blind transfer; empty = "

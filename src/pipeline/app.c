@@ -11,6 +11,7 @@
 #include "media/stream.h"
 #include "media/wav.h"
 #include "pipeline/agent.h"
+#include "policy/policy.h"
 #include "pipeline/app.h"
 #include "sip/call.h"
 
@@ -201,8 +202,11 @@ static void turn_handler(const struct agent_turn *t, void *arg)
 	struct app *app = arg;
 	char json[4800];
 
-	if (agent_turn_json(json, sizeof(json), t) > 0)
+	if (agent_turn_json(json, sizeof(json), t) > 0) {
+		/* numbers a caller dictates stay out of events and records */
+		(void)policy_redact_numbers(json);
 		events_emit("turn", call_id(app->call), ",%s", json);
+	}
 }
 
 

@@ -233,3 +233,74 @@ void policy_number_redact(char *out, size_t sz, const char *number)
 	(void)re_snprintf(out, sz, "\xe2\x80\xa6%s", n > 2 ? number + n - 2 :
 			  number);
 }
+
+
+unsigned policy_redact_numbers(char *text)
+{
+	unsigned count = 0;
+	char *r = text, *w = text;
+
+	if (!text)
+		return 0;
+	while (*r) {
+		char *p = r, last2[3] = "";
+		size_t digits = 0;
+		char *end = r;
+
+		if (*p == '+')
+			++p;
+		/* digits with single separators between them */
+		while (*p) {
+			if (*p >= '0' && *p <= '9') {
+				last2[0] = last2[1];
+				last2[1] = *p;
+				digits++;
+				end = ++p;
+				continue;
+			}
+			if (digits && strchr(" -.()/", *p)) {
+				/* up to two separators: "(555) 555" */
+				char *q = p + 1;
+
+				if (*q && strchr(" -.()/", *q))
+					++q;
+				if (*q >= '0' && *q <= '9') {
+					p = q;
+					continue;
+				}
+				break;
+			}
+			if (!digits && *p == '(' && p[1] >= '0' && p[1] <= '9') {
+				++p;
+				continue;
+			}
+			break;
+		}
+		/* an ISO date (2026-11-22) is not a number */
+		if (digits == 8 && end - r == 10 && r[4] == '-' && r[7] == '-')
+			digits = 0;
+		/* a word boundary before: not the tail of a longer token */
+		if (digits >= 7 && (r == text || !((r[-1] >= 'a' &&
+			r[-1] <= 'z') || (r[-1] >= 'A' && r[-1] <= 'Z')))) {
+			last2[2] = '\0';
+			*w++ = '\xe2';
+			*w++ = '\x80';
+			*w++ = '\xa6';
+			*w++ = last2[0];
+			*w++ = last2[1];
+			r = end;
+			count++;
+			continue;
+		}
+		/* copy what was looked at up to the next candidate start */
+		if (end > r) {
+			while (r < end)
+				*w++ = *r++;
+		}
+		else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return count;
+}

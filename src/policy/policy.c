@@ -564,9 +564,15 @@ int policy_call_alloc(struct policy_call **pcp,
 		policy_groups_classify(g, NULL, &pc->cls);
 
 	if (outbound) {
-		/* the callee never gets more than outbound_privilege, and
-		 * is never declined (we are calling them) */
-		if (pc->cls.privilege > pol.outbound_privilege)
+		/* our own task call: outbound_privilege, which a listed
+		 * callee's group can only lower (a number proves nothing, so
+		 * it never raises); never declined (we are calling them) */
+		struct caller_class dc;
+
+		memset(&dc, 0, sizeof(dc));
+		policy_groups_classify(g, NULL, &dc);
+		if (!strcmp(dc.group, pc->cls.group) ||
+		    pc->cls.privilege > pol.outbound_privilege)
 			pc->cls.privilege = pol.outbound_privilege;
 		pc->cls.declined = false;
 	}

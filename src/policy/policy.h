@@ -124,6 +124,11 @@ int  policy_number_normalise(char *out, size_t sz, const char *in,
 			     const char *default_country, bool allow_prefix);
 /* "…42": the last two digits only ("" for NULL). */
 void policy_number_redact(char *out, size_t sz, const char *number);
+/* In place: every phone-number-like run in free text (7+ digits, maybe
+ * with a leading + and single separators: space - . ( ) /) becomes
+ * "…42".  For transcripts and replies in events and records.  Returns the
+ * number of runs replaced. */
+unsigned policy_redact_numbers(char *text);
 
 struct policy_groups;
 /* Parse and validate a caller-groups document.  On error returns EINVAL

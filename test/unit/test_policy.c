@@ -91,6 +91,41 @@ int test_policy_number(void)
 	TEST_STREQ(red, "\xe2\x80\xa6" "42");
 	policy_number_redact(red, sizeof(red), NULL);
 	TEST_STREQ(red, "");
+
+	/* numbers in free text */
+	{
+		static const struct {
+			const char *in, *out;
+			unsigned n;
+		} rc[] = {
+			{"call me at 4155550123 please",
+			 "call me at \xe2\x80\xa6" "23 please", 1},
+			{"+1 (555) 555-0100 or 030/1234567.",
+			 "\xe2\x80\xa6" "00 or \xe2\x80\xa6" "67.", 2},
+			{"\"transcript\":\"4155550123\",\"vad_end_ms\":700",
+			 "\"transcript\":\"\xe2\x80\xa6" "23\",\"vad_end_ms\":700",
+			 1},
+			{"room 101, 12:30, 2026-11-22, v2v 1357 ms",
+			 "room 101, 12:30, 2026-11-22, v2v 1357 ms", 0},
+			{"id a1234567 and 1 2 3 4 5 6 7", "id a1234567 and "
+			 "\xe2\x80\xa6" "67", 1},
+			{"", "", 0},
+		};
+		char buf[128];
+
+		for (size_t i = 0; i < ARRAY_SIZE(rc); i++) {
+			unsigned n;
+
+			str_ncpy(buf, rc[i].in, sizeof(buf));
+			n = policy_redact_numbers(buf);
+			if (n != rc[i].n || strcmp(buf, rc[i].out)) {
+				fprintf(stderr, "redact %zu: %u \"%s\"\n", i,
+					n, buf);
+				return 1;
+			}
+		}
+		TEST_EQ(policy_redact_numbers(NULL), 0);
+	}
 	return 0;
 }
 
@@ -537,14 +572,26 @@ int test_policy_gate_matrix(void)
 		TEST_EQ(gate_check(NULL, "hang_up", NULL, &cat), EPERM);
 		mem_deref(pc);
 
-		/* outbound: the callee never exceeds outbound_privilege */
+		/* outbound: outbound_privilege (2), never raised by the
+		 * callee's group, lowered by it */
 		TEST_ERR(policy_call_alloc(&pc, NULL,
 					   "sip:+15555550103@pbx", true));
 		TEST_STREQ(policy_call_class(pc)->group, "l3");
-		TEST_EQ(policy_call_class(pc)->privilege, 0);
+		TEST_EQ(policy_call_class(pc)->privilege, 2);
 		TEST_EQ(gate_check(pc, "place_call", "+15555550700", &cat),
 			EPERM);
 		TEST_STREQ(cat, "privilege");
+		TEST_EQ(gate_check(pc, "send_dtmf", NULL, &cat), 0);
+		mem_deref(pc);
+		TEST_ERR(policy_call_alloc(&pc, NULL, "+15555550101", true));
+		TEST_EQ(policy_call_class(pc)->privilege, 1);
+		TEST_EQ(gate_check(pc, "send_dtmf", NULL, &cat), EPERM);
+		mem_deref(pc);
+		TEST_ERR(policy_call_alloc(&pc, NULL, "sip:ivr@example.com",
+					   true));
+		TEST_STREQ(policy_call_class(pc)->group, "l0");
+		TEST_EQ(policy_call_class(pc)->privilege, 2);
+		TEST_ASSERT(!policy_call_class(pc)->declined);
 		mem_deref(pc);
 		policy_close();
 	}
