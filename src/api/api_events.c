@@ -58,7 +58,9 @@ struct sub {
 	struct le le;
 	struct websock_conn *wc;
 	struct sa peer;
+	struct tmr tmr;              /* deferred release                  */
 	bool counted;
+	bool closing;
 };
 
 static struct {
@@ -335,10 +337,17 @@ static void sub_destructor(void *arg)
 {
 	struct sub *s = arg;
 
+	tmr_cancel(&s->tmr);
 	list_unlink(&s->le);
 	s->wc = mem_deref(s->wc);
 	if (s->counted && api.subscribers)
 		--api.subscribers;
+}
+
+
+static void sub_release(void *arg)
+{
+	mem_deref(arg);
 }
 
 
@@ -349,11 +358,14 @@ static void sub_recv(const struct websock_hdr *hdr, struct mbuf *mb,
 
 	(void)hdr;
 	(void)mb;
-	/* clients have nothing to say here; flooding closes the socket */
-	if (!api_rate_take(&s->peer)) {
+	/* clients have nothing to say here; flooding closes the socket
+	 * (released from a timer: we are inside the socket's handler) */
+	if (!s->closing && !api_rate_take(&s->peer)) {
+		s->closing = true;
 		(void)websock_close(s->wc, WEBSOCK_POLICY_VIOLATION,
 				    "rate limit");
-		mem_deref(s);
+		list_unlink(&s->le);
+		tmr_start(&s->tmr, 0, sub_release, s);
 	}
 }
 
@@ -363,6 +375,8 @@ static void sub_close(int err, void *arg)
 	struct sub *s = arg;
 
 	(void)err;
+	if (s->closing)
+		return;   /* the timer releases it */
 	mem_deref(s);
 }
 
@@ -375,6 +389,7 @@ int api_events_accept(struct http_conn *conn, const struct http_msg *msg)
 	s = mem_zalloc(sizeof(*s), sub_destructor);
 	if (!s)
 		return ENOMEM;
+	tmr_init(&s->tmr);
 	s->peer = *http_conn_peer(conn);
 	err = websock_accept(&s->wc, api.ws, conn, msg, WS_KEEPALIVE_MS,
 			     sub_recv, sub_close, s);

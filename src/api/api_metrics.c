@@ -38,6 +38,7 @@ static struct {
 	struct series denials;       /* category                         */
 	struct series regs;          /* account -> 0/1 (a gauge)         */
 	struct series rejected;      /* code                             */
+	struct series outcomes;      /* outbound: outcome                */
 	uint64_t turns, barge_ins, dtmf, messages;
 	uint64_t v2v_buckets[NBUCKETS];
 	uint64_t v2v_count;
@@ -132,6 +133,11 @@ void api_metrics_event(const char *name, const struct odict *od)
 			    h ? (unsigned)code : 0);
 		inc(&m.rejected, labels);
 	}
+	else if (!strcmp(name, "call_outcome")) {
+		lv(a, sizeof(a), odict_string(od, "outcome"));
+		re_snprintf(labels, sizeof(labels), "outcome=\"%s\"", a);
+		inc(&m.outcomes, labels);
+	}
 	else if (!strcmp(name, "call_answered")) {
 		lv(a, sizeof(a), odict_string(od, "direction"));
 		re_snprintf(labels, sizeof(labels), "direction=\"%s\"", a);
@@ -219,6 +225,9 @@ int api_metrics_print(struct re_printf *pf, void *arg)
 		      "Calls answered, by direction.", &m.answered);
 	err |= family(pf, "agentline_calls_rejected_total", "counter",
 		      "Inbound calls refused, by SIP status.", &m.rejected);
+	err |= family(pf, "agentline_outbound_outcomes_total", "counter",
+		      "Outbound call attempts, by outcome (answered, busy, "
+		      "no_answer, declined, failed).", &m.outcomes);
 	err |= scalar(pf, "agentline_calls_active", "gauge",
 		      "Calls in progress.", live);
 	err |= scalar(pf, "agentline_turns_total", "counter",

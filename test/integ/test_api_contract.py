@@ -421,7 +421,23 @@ def body(t):
     time.sleep(6.5)
     st, v, h = api2.req("GET", "/api/registrations")
     t.check(st == 200, "the budget refills (1 request per 6 s)", v)
-    t.check(al.alive() and al2.alive(), "both instances still running")
+    # a subscriber that floods the events socket is closed (1008)
+    al3 = start(t, "flood", control_token="0123456789abcdef-flood",
+                control_rate_per_min=10)
+    ws = WsClient("127.0.0.1", al3.api_port, "/api/events",
+                  token="0123456789abcdef-flood")
+    closed = None
+    try:
+        for i in range(20):
+            ws.send_text("spam %d" % i)
+        while ws.recv(3) is not None:
+            pass
+    except (WsError, OSError) as e:
+        closed = str(e)
+    t.check(closed is not None and "1008" in closed,
+            "flooding the events socket closes it with 1008", closed)
+    t.check(al.alive() and al2.alive() and al3.alive(),
+            "all instances still running")
 
 
 if __name__ == "__main__":

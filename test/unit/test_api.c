@@ -115,6 +115,7 @@ int test_api_metrics(void)
 	feed("barge_in", "{}");
 	feed("call_answered", "{\"direction\":\"inbound\"}");
 	feed("call_ended", "{\"reason\":\"rem\\\"ote\"}");
+	feed("call_outcome", "{\"outcome\":\"busy\",\"sip_code\":486}");
 	TEST_ERR(re_sdprintf(&text, "%H", api_metrics_print, NULL));
 	TEST_ASSERT(strstr(text, "agentline_turns_total 2\n"));
 	TEST_ASSERT(strstr(text, "agentline_voice_to_voice_seconds_bucket"
@@ -133,6 +134,8 @@ int test_api_metrics(void)
 	TEST_ASSERT(strstr(text, "agentline_registered{account=\"acct1\"} "
 			   "1\n"));
 	TEST_ASSERT(strstr(text, "agentline_barge_ins_total 1\n"));
+	TEST_ASSERT(strstr(text, "agentline_outbound_outcomes_total"
+			   "{outcome=\"busy\"} 1\n"));
 	/* label values never break the format */
 	TEST_ASSERT(strstr(text, "reason=\"rem_ote\"} 1\n"));
 	mem_deref(text);
