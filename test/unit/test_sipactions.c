@@ -676,7 +676,8 @@ int test_sip_transfer_blind(void)
 		return 0;
 	TEST_ERR(world_start(&conf, &port));
 	sp = free_udp_port();
-	xml = uas_xml(true, TRANSFEREE("&lt;sip:200@127\\.0\\.0\\.1:[0-9]+&gt;"));
+	xml = uas_xml(true,
+		      TRANSFEREE("&lt;sip:200@127\\.0\\.0\\.1:[0-9]+&gt;"));
 	err = sipp_start(&pid, w.dir, "blind", xml, sp);
 	if (!err)
 		err = place(sp, "blind", &call);
