@@ -72,6 +72,8 @@ static conf_check_h check_pin;
 static conf_check_h check_brain;
 static conf_check_h check_temperature;
 static conf_check_h check_playbook;
+static conf_check_h check_hostport;
+static conf_check_h check_http_url;
 
 
 /*
@@ -371,7 +373,8 @@ const struct conf_opt conf_opts[] = {
 	{"deepgram_model", CONF_STR, "nova-2", 0, 0, NULL, 0, NULL,
 	 "stt = deepgram: model"},
 	/* control API (src/api) */
-	{"control_listen", CONF_STR, "127.0.0.1:8996", 0, 0, NULL, 0, NULL,
+	{"control_listen", CONF_STR, "127.0.0.1:8996", 0, 0, NULL, 0,
+	 check_hostport,
 	 "control API and WebSockets, ADDR:PORT ([::1]:8996 for IPv6); "
 	 "empty = off"},
 	{"control_tls_cert", CONF_PATH, NULL, 0, 0, NULL, 0, NULL,
@@ -395,7 +398,7 @@ const struct conf_opt conf_opts[] = {
 	 "agent WebSocket: wait this long for a taken-over turn's reply, "
 	 "then the configured brain answers"},
 	{"event_webhook_url", CONF_STR, NULL, 0, 0, NULL, CONF_F_NUMBERED,
-	 NULL, "http(s) URL that receives call events as signed JSON POSTs "
+	 check_http_url, "http(s) URL that receives call events as signed JSON POSTs "
 	 "(numbered for several)"},
 	{"event_webhook_secret", CONF_STR, NULL, 0, 0, NULL, CONF_F_SECRET,
 	 NULL, "HMAC-SHA256 key of the X-Agentline-Signature header"},
@@ -1247,6 +1250,43 @@ static int check_ip(const char *s, size_t len, bool brackets, char *err,
 	snprintf(err, errsz, "\"%.*s\" is not an IP address",
 		 (int)(len > 80 ? 80 : len), s);
 	return EINVAL;
+}
+
+
+/* ADDR:PORT (IPv6 as [::1]:PORT); empty = off */
+static int check_hostport(const char *v, char *err, size_t errsz)
+{
+	struct sa sa;
+
+	if (!*v)
+		return 0;
+	if (sa_decode(&sa, v, strlen(v)) || !sa_port(&sa)) {
+		snprintf(err, errsz, "\"%.100s\" is not ADDR:PORT (e.g. "
+			 "127.0.0.1:8996 or [::1]:8996)", v);
+		return EINVAL;
+	}
+	return 0;
+}
+
+
+static int check_http_url(const char *v, char *err, size_t errsz)
+{
+	const char *host;
+
+	if (!*v)
+		return 0;
+	if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
+		snprintf(err, errsz, "\"%.100s\" is not an http:// or "
+			 "https:// URL", v);
+		return EINVAL;
+	}
+	host = strstr(v, "://") + 3;
+	if (!*host || *host == '/' || strpbrk(v, " \"<>\\")) {
+		snprintf(err, errsz, "\"%.100s\" has no host or a character "
+			 "a URL cannot hold", v);
+		return EINVAL;
+	}
+	return 0;
 }
 
 
