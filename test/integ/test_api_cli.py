@@ -4,8 +4,11 @@
 token read from data_dir/control_token; a clear exit 3 when no daemon
 answers; exit 1 and the JSON error for a wrong token.  (`agentline
 call` without --api placing the call itself is test_sipp_uac.)"""
+import http.client
 import json
 import os
+import ssl
+import stat
 import subprocess
 
 import harness
@@ -72,6 +75,33 @@ def body(t):
             (rc, err))
     rc, out, err = cli(t, al, "say", cid)
     t.check(rc == 2, "say without text: usage error (exit 2)", (rc, err))
+    # HTTPS: certificate and key in separate files; the CLI trusts the
+    # configured certificate
+    crt, key = harness.make_cert(t.dir, "api")
+    tl = t.agentline(name="tls", app="echo", control_tls_cert=crt,
+                     control_tls_key=key,
+                     control_token="tls-test-token-0123456789")
+    ctx = ssl.create_default_context(cafile=crt)
+    c = http.client.HTTPSConnection("127.0.0.1", tl.api_port, context=ctx,
+                                    timeout=10)
+    c.request("GET", "/api/calls", headers={
+        "Authorization": "Bearer tls-test-token-0123456789"})
+    r = c.getresponse()
+    body = r.read()
+    t.check(r.status == 200 and b'"live":[]' in body,
+            "HTTPS: verified TLS and 200", body)
+    c.close()
+    pem = os.path.join(tl.sets["data_dir"], "control_tls.pem")
+    t.check(os.path.exists(pem) and
+            stat.S_IMODE(os.stat(pem).st_mode) == 0o600,
+            "joined cert+key file is mode 0600")
+    rc, out, err = cli(t, tl, "calls", sets={
+        "control_tls_cert": crt, "control_tls_key": key,
+        "control_token": "tls-test-token-0123456789"})
+    t.check(rc == 0 and isinstance(out, dict) and out.get("live") == [],
+            "CLI over HTTPS: exit 0", (rc, out, err))
+    tl.stop()
+    t.check(not os.path.exists(pem), "joined file removed at exit")
     t.check(al.alive(), "daemon still running")
 
 
