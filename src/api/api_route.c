@@ -513,6 +513,9 @@ static uint16_t instr_set(struct req *r, const char *callid,
 	if (bad || (text && !text_ok(text)))
 		return api_err(r->mb, 400, "bad_request", "\"text\" must be "
 			       "a string of at most %u bytes", TEXT_MAX);
+	if (od && !odict_lookup(od, "text"))
+		return api_err(r->mb, 400, "bad_request", "\"text\" is "
+			       "required (\"\" or null clears)");
 	if (od && !text && scope == BRAIN_SCOPE_TURN)
 		return api_err(r->mb, 400, "bad_request", "\"text\" is "
 			       "required");

@@ -58,6 +58,8 @@ int test_api_route_errors(void)
 	TEST_EQ(route(mb, "POST", "/api/calls/x/hangup", NULL), 503);
 	TEST_EQ(route(mb, "POST", "/api/calls/x/dtmf",
 		      "{\"digits\":\"12x\"}"), 400);
+	TEST_EQ(route(mb, "POST", "/api/instructions", "{}"), 400);
+	TEST_ASSERT(body_has(mb, "\\\"text\\\" is required"));
 	TEST_EQ(route(mb, "GET", "/api/calls/a%2Fb", NULL), 404);
 	TEST_EQ(route(mb, "GET", "/api/calls/1/2/3/4/5/6/7", NULL), 404);
 	/* no store open: the list still answers, empty */
