@@ -1752,6 +1752,7 @@ int agent_init(const struct conf *conf)
 		const char *dd = conf_str(conf, "data_dir");
 
 		if (dd && *dd) {
+			(void)mkdir(dd, 0700);   /* the store may not have */
 			re_snprintf(cfg.audio_dir, sizeof(cfg.audio_dir),
 				    "%s/audio", dd);
 			(void)mkdir(cfg.audio_dir, 0700);
