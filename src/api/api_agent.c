@@ -740,6 +740,9 @@ int api_agent_init(void)
 void api_agent_close(void)
 {
 	brain_set_external(NULL, NULL);
-	list_flush(&ag.conns);
+	/* shutting down: no brain work for turns still open */
+	for (struct le *le = ag.takeovers.head; le; le = le->next)
+		pending_clear(le->data);
 	list_flush(&ag.takeovers);
+	list_flush(&ag.conns);
 }
