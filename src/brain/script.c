@@ -137,9 +137,40 @@ static bool digits_match(const char *want, const char *got)
 }
 
 
+/* Saying a number again after a wrong read-back, people group it
+ * differently (and a synthetic voice would otherwise repeat the very
+ * audio that was misheard): first three digits then pairs, then pairs
+ * throughout.  0 if the line is not a spoken number. */
+static int regroup(char *out, size_t sz, const char *line, unsigned retry)
+{
+	static const char *const words[] = {"zero", "one", "two", "three",
+		"four", "five", "six", "seven", "eight", "nine"};
+	char digits[64];
+	size_t n = playbook_digits(digits, sizeof(digits), line), o = 0;
+	size_t nwords = 0;
+
+	for (const char *p = line; *p; p++)
+		if (*p == ' ')
+			nwords++;
+	/* only lines that are all digits ("five five five, one two.") */
+	if (n < 3 || nwords + 1 > n || !retry)
+		return 0;
+	for (size_t i = 0; i < n && o + 16 < sz; i++) {
+		bool first3 = retry == 1 && i < 3;
+		bool gap = i + 1 < n && (first3 ? i == 2 :
+			   (i - (retry == 1 ? 3 : 0)) % 2 == 1);
+		o += (size_t)re_snprintf(out + o, sz - o, "%s%s",
+					 words[digits[i] - '0'],
+					 i + 1 == n ? "." : gap ? ", " : " ");
+	}
+	return (int)o;
+}
+
+
 static void next_line(void *arg)
 {
 	struct script *s = arg;
+	char again[SCRIPT_LINE_MAX];
 	const char *l;
 
 	if (s->next >= s->n) {
@@ -166,6 +197,7 @@ static void next_line(void *arg)
 		}
 		else {
 			l = ok ? "yes." : "yes, thank you.";
+			s->confirms = 0;
 		}
 		log_info(MOD, s->callid, "read-back %s", ok ? "right" :
 			 "wrong");
@@ -189,6 +221,8 @@ static void next_line(void *arg)
 		s->host.reply(s->turn_id, NULL, true, s->host.arg);
 		return;
 	}
+	if (s->confirms && regroup(again, sizeof(again), l, s->confirms))
+		l = again;
 	/* a read-back comes next: hear it with the digits grammar (the
 	 * open vocabulary model hears "zero" as "era" and the like) */
 	if (s->next < s->n && !strncasecmp(s->lines[s->next], "confirm:", 8)

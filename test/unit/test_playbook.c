@@ -285,10 +285,14 @@ static void script_tmr(void *arg)
 int test_playbook_script(void)
 {
 	static const char script_text[] =
-		"# a caller\nHello.\n\ndtmf: 12#\nconfirm: one two\n";
+		"# a caller\nHello.\n\ndtmf: 12#\nconfirm: one two\n"
+		"six two two, four six one four.\nconfirm: 6224614\n";
 	static const char *const heard[] = {"hello who is it",
 		"your number please", "I have one three is that right",
-		"please say it again", "I have five one two nine", "bye"};
+		"please say it again", "I have five one two nine",
+		"your number please", "I have six two two four six oh one "
+		"four", "again please", "I have six two two four six one four",
+		"bye"};
 	char path[] = "/tmp/agentline-test-script-XXXXXX";
 	char kv_brain[100];
 	const char *kv[] = {kv_brain, NULL};
@@ -325,19 +329,26 @@ int test_playbook_script(void)
 
 	/* each turn of the other side: the next line after a short quiet;
 	 * a wrong read-back gets "no" and the number again */
-	for (unsigned i = 1; i <= 6; i++) {
+	for (unsigned i = 1; i <= 10; i++) {
 		turn(ops, st, i, BRAIN_SPEECH, heard[i - 1], NULL);
 		tmr_start(&tmr, 600, script_tmr, NULL);
 		re_main(NULL);
 	}
-	if (h.nreplies != 3 || strcmp(h.replies[0], "Hello.") ||
+	/* the number said again is grouped differently */
+	if (h.nreplies != 7 || strcmp(h.replies[0], "Hello.") ||
 	    strcmp(h.replies[1], "no.") || strcmp(h.replies[2], "yes.") ||
+	    strcmp(h.replies[3], "six two two, four six one four.") ||
+	    strcmp(h.replies[4], "no.") ||
+	    strcmp(h.replies[5], "six two two, four six, one four.") ||
+	    strcmp(h.replies[6], "yes.") ||
 	    h.ntools != 3 || strcmp(h.tools[0], "send_dtmf") ||
 	    strcmp(h.args[0], "{\"digits\":\"12#\"}") ||
 	    strcmp(h.tools[1], "send_dtmf") ||
 	    strcmp(h.tools[2], "hang_up")) {
 		fprintf(stderr, "script: %u replies, %u tools (%s %s)\n",
 			h.nreplies, h.ntools, h.tools[0], h.args[0]);
+		for (unsigned i = 0; i < h.nreplies; i++)
+			fprintf(stderr, "  %s\n", h.replies[i]);
 		err = 1;
 	}
  out:
