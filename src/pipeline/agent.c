@@ -1414,6 +1414,10 @@ static void agent_destructor(void *data)
 {
 	struct agent *a = data;
 
+	/* a turn whose reply was still open when the call ended (a
+	 * hang_up, or the caller hanging up) is reported with what was
+	 * said so far */
+	turn_report(a);
 	a->closing = true;
 	if (a->ref)
 		a->ref->a = NULL;
