@@ -96,6 +96,30 @@ class Tail:
         return out
 
 
+def greeting_of(extra):
+    """What the receptionist says first: greeting_incoming if set, else
+    the playbook's greeting, then the receptionist's first question (the
+    caller's transcript of it would be the recogniser's first, weakest
+    utterance)."""
+    sets = dict(kv.split("=", 1) for kv in extra if "=" in kv)
+    owner = sets.get("greeting_owner", "Sam")
+    g = sets.get("greeting_incoming")
+    if g is None:
+        name = sets.get("playbook", "reception")
+        for d in (sets.get("playbooks_dir"), os.path.join(ROOT, "playbooks")):
+            path = os.path.join(d, name + ".txt") if d else None
+            if path and os.path.exists(path):
+                with open(path) as f:
+                    for line in f:
+                        if not line.strip():
+                            break
+                        if line.startswith("greeting:"):
+                            g = line.split(":", 1)[1].strip()
+                break
+    g = (g or "").replace("{owner}", owner)
+    return (g + " " if g else "") + "May I have your name, please?"
+
+
 def start(argv, log):
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL,
                             stderr=open(log, "wb"), start_new_session=True)
@@ -213,9 +237,8 @@ def main(argv):
             elif kind == "turn" and who == "C":
                 if not greeted:
                     greeted = True
-                    print("%s  Receptionist: (greeting, as the caller "
-                          "heard it) \"%s\"" % (stamp(e),
-                                                e.get("transcript")))
+                    print("%s  Receptionist: %s" % ("%6.1fs" % 0.0,
+                                                    greeting_of(extra)))
                 if e.get("reply"):
                     print("%s  Caller:       %s" % (stamp(e),
                                                     e.get("reply")))

@@ -105,15 +105,11 @@ class Reception:
         return out
 
     def audio_of(self, m):
-        """The message's audio file: the stored path, else the one the
-        receptionist wrote for that call."""
+        """The message's audio file as stored with it (a WAV with the
+        caller's name and reason), if it exists and holds audio."""
         p = m.get("audio_path") or ""
-        if p and os.path.exists(p):
+        if p and os.path.exists(p) and os.path.getsize(p) > 16000:
             return p
-        for d in (os.path.join(self.data, "audio"),):
-            q = os.path.join(d, "%s-message.wav" % m.get("call"))
-            if os.path.exists(q):
-                return q
         return None
 
     def call(self, name, lines, timeout=150, keys=False):
