@@ -524,6 +524,33 @@ int mstream_reoffer(struct mstream *ms, bool hold, struct mbuf **mbp)
 }
 
 
+/* Our answer to a re-INVITE that came while we hold the peer: the
+ * session's direction stays a=sendonly (libre answers the intersection
+ * with the offer: inactive when they hold us too), so the peer does not
+ * resume sending behind our back and the RTP watchdog stays paused. */
+int mstream_hold_answer(struct mstream *ms, struct mbuf **mbp)
+{
+	struct sdp_media *m;
+	int err;
+
+	if (!ms || !mbp)
+		return EINVAL;
+	if (!ms->sdp || !ms->have_media)
+		return ENOTCONN;
+	m = list_ledata(list_head(sdp_session_medial(ms->sdp, false)));
+	if (!m)
+		m = list_ledata(list_head(sdp_session_medial(ms->sdp, true)));
+	if (!m)
+		return ENOTCONN;
+	sdp_media_set_ldir(m, SDP_SENDONLY);
+	err = sdp_encode(mbp, ms->sdp, false);
+	if (err)
+		return err;
+	ms->res.dir = sdp_media_dir(m);
+	return 0;
+}
+
+
 bool mstream_local_hold(const struct mstream *ms)
 {
 	return ms && ms->local_hold;

@@ -80,6 +80,9 @@ int  mstream_answer_decode(struct mstream *ms, struct mbuf *mb);
  * ENOTCONN before media was agreed. */
 int  mstream_reoffer(struct mstream *ms, bool hold, struct mbuf **mbp);
 bool mstream_local_hold(const struct mstream *ms);
+/* Re-encode the answer just made by mstream_offer_decode with our side
+ * still on hold (a=sendonly). */
+int  mstream_hold_answer(struct mstream *ms, struct mbuf **mbp);
 int  mstream_offer_decode(struct mstream *ms, struct mbuf *offer,
 			  struct mbuf **answerp, uint16_t *scodep,
 			  const char **reasonp);

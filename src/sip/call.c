@@ -318,7 +318,10 @@ static int offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 	int err;
 
 	if (!mbuf_get_left(msg->mb)) {
-		/* offerless re-INVITE: we offer */
+		/* offerless re-INVITE: we offer (still sendonly while we
+		 * hold the peer) */
+		if (mstream_local_hold(call->ms))
+			return mstream_reoffer(call->ms, true, descp);
 		return mstream_offer(call->ms, descp);
 	}
 	err = mstream_offer_decode(call->ms, msg->mb, descp, &scode, &reason);
@@ -328,6 +331,14 @@ static int offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 		return err;
 	}
 	check_hold(call);
+	if (mstream_local_hold(call->ms)) {
+		/* a re-INVITE (session refresh, new address) while we
+		 * hold them: our answer keeps the hold */
+		*descp = mem_deref(*descp);
+		err = mstream_hold_answer(call->ms, descp);
+		if (err)
+			return err;
+	}
 	return 0;
 }
 

@@ -539,6 +539,53 @@ static size_t audio_between(uint64_t from, uint64_t to)
 	"<recv request=\"ACK\"/>\n"
 
 
+/* While we hold it, the far end sends its own re-INVITE (a session
+ * refresh offering sendrecv): our answer must keep a=sendonly. */
+#define PEER_REINVITE							\
+	"<send retrans=\"500\"><![CDATA[\n"				\
+	"INVITE [next_url] SIP/2.0\n"					\
+	"Via: SIP/2.0/[transport] [local_ip]:[local_port];"		\
+	"branch=[branch]\n"						\
+	"From: <sip:sipp@[local_ip]:[local_port]>;"			\
+	"tag=[pid]SIPpTag01[call_number]\n"				\
+	"To:[$remote_from]\n"						\
+	"Call-ID: [call_id]\n"						\
+	"CSeq: 1 INVITE\n"						\
+	"Contact: <sip:sipp@[local_ip]:[local_port]>\n"			\
+	"Max-Forwards: 70\n"						\
+	"Content-Type: application/sdp\n"				\
+	"Content-Length: [len]\n"					\
+	"\n"								\
+	"v=0\n"								\
+	"o=- 1 3 IN IP4 127.0.0.1\n"					\
+	"s=-\n"								\
+	"c=IN IP4 127.0.0.1\n"						\
+	"t=0 0\n"							\
+	"m=audio [$port] RTP/AVP 0 101\n"				\
+	"a=rtpmap:0 PCMU/8000\n"					\
+	"a=rtpmap:101 telephone-event/8000\n"				\
+	"a=sendrecv\n"							\
+	"]]></send>\n"							\
+	"<recv response=\"100\" optional=\"true\"/>\n"			\
+	"<recv response=\"200\">\n"					\
+	" <action><ereg regexp=\"a=sendonly\" search_in=\"body\""	\
+	" check_it=\"true\" assign_to=\"d\"/></action>\n"		\
+	"</recv>\n"							\
+	"<send><![CDATA[\n"						\
+	"ACK [next_url] SIP/2.0\n"					\
+	"Via: SIP/2.0/[transport] [local_ip]:[local_port];"		\
+	"branch=[branch]\n"						\
+	"From: <sip:sipp@[local_ip]:[local_port]>;"			\
+	"tag=[pid]SIPpTag01[call_number]\n"				\
+	"To:[$remote_from]\n"						\
+	"Call-ID: [call_id]\n"						\
+	"CSeq: 1 ACK\n"							\
+	"Max-Forwards: 70\n"						\
+	"Content-Length: 0\n"						\
+	"\n"								\
+	"]]></send>\n"
+
+
 int test_sip_hold(void)
 {
 	struct conf *conf = NULL;
@@ -555,8 +602,8 @@ int test_sip_hold(void)
 	TEST_ERR(world_start(&conf, &port));
 	sp = free_udp_port();
 	/* [$port] is not a SIPp keyword: put the number in */
-	err = re_sdprintf(&mid, "%s%s", REINVITE("sendonly", "recvonly"),
-			  REINVITE("sendrecv", "sendrecv"));
+	err = re_sdprintf(&mid, "%s%s%s", REINVITE("sendonly", "recvonly"),
+			  PEER_REINVITE, REINVITE("sendrecv", "sendrecv"));
 	if (err)
 		goto out;
 	{
