@@ -802,6 +802,23 @@ class Test:
             print(detail, flush=True)
         self.finish()
 
+    def keep_logs(self):
+        """Copy every agentline's log and events into the suite's log dir
+        (INTEG_LOG_DIR, default integ-logs/ next to the binary) so that
+        test_secret_scan.py can check the whole suite's logs."""
+        root = os.environ.get("INTEG_LOG_DIR") or os.path.join(
+            os.path.dirname(self.agentline_bin), "integ-logs")
+        dst = os.path.join(root, self.name)
+        with contextlib.suppress(Exception):
+            shutil.rmtree(dst, ignore_errors=True)
+            os.makedirs(dst, exist_ok=True)
+            for al in self.agents:
+                for src in (al.proc.err_path, al.proc.out_path,
+                            al.events_path):
+                    if os.path.exists(src):
+                        shutil.copy(src, os.path.join(
+                            dst, al.name + "." + os.path.basename(src)))
+
     def finish(self):
         for al in self.agents:
             rep = None
@@ -812,6 +829,7 @@ class Test:
             if rep:
                 self.failures.append("sanitizer report in %s log" % al.name)
                 print("--- sanitizer report (%s) ---\n%s" % (al.name, rep))
+        self.keep_logs()
         cleanup_all()
         if self.failures:
             for al in self.agents:

@@ -68,3 +68,10 @@ agentline_integ(llm_call          TIMEOUT 240 LABELS asan)
 agentline_integ(api_cli           TIMEOUT 90)
 agentline_integ(api_reg           TIMEOUT 90)
 agentline_integ(api_sched         TIMEOUT 120)
+# secret scan (policy): scans the logs every test above kept; it runs after
+# all of them.  Keep this block last.
+agentline_integ(secret_scan       TIMEOUT 120 LABELS scan)
+get_property(_integ_all DIRECTORY PROPERTY TESTS)
+list(FILTER _integ_all INCLUDE REGEX "^integ\\.")
+list(REMOVE_ITEM _integ_all integ.secret_scan)
+set_tests_properties(integ.secret_scan PROPERTIES DEPENDS "${_integ_all}")
