@@ -1404,6 +1404,12 @@ static int llm_alloc(void **stp, const struct conf *conf,
 			  "or https:// URL", url ? url : "");
 		return EINVAL;
 	}
+	if ((!key || !*key) && (!strcasecmp(u.host, "api.openai.com") ||
+				!strcasecmp(u.host, "openrouter.ai"))) {
+		log_error(MOD, NULL, "llm_api_key is not set (required for "
+			  "%s)", u.host);
+		return EINVAL;
+	}
 	l = mem_zalloc(sizeof(*l), llm_destructor);
 	if (!l)
 		return ENOMEM;

@@ -208,9 +208,9 @@ const struct conf_opt conf_opts[] = {
 	 "parrot brain: answer this late (to tune fillers and barge-in)"},
 	/* LLM brain (src/brain/llm.c, docs/llm.md) */
 	{"llm_base_url", CONF_STR, "http://127.0.0.1:11434/v1", 0, 0, NULL, 0,
-	 NULL, "brain = llm: OpenAI-compatible server base URL (Ollama, "
-	 "llama.cpp, vLLM, https://api.openai.com/v1, ...); POSTs to "
-	 "/chat/completions"},
+	 check_http_url, "brain = llm: OpenAI-compatible server base URL "
+	 "(Ollama, llama.cpp, vLLM, https://api.openai.com/v1, ...); POSTs "
+	 "to /chat/completions"},
 	{"llm_model", CONF_STR, "llama3.2", 0, 0, NULL, 0, check_nonempty,
 	 "brain = llm: model name"},
 	{"llm_api_key", CONF_STR, NULL, 0, 0, NULL, CONF_F_SECRET, NULL,

@@ -1286,8 +1286,10 @@ static void track_speaking(struct agent *a)
 		return;
 	a->bot_speaking = speaking;
 	if (!speaking) {
-		/* a filler ends before the reply: the turn is not over */
-		if (!a->in_flight)
+		/* a filler that ends before the reply does not end the
+		 * turn; a spoken reply does, even if the brain is still
+		 * busy (a tool such as hang_up running) */
+		if (!a->in_flight || a->reply_started)
 			turn_report(a);
 		agent_check_hangup(a);
 		if (cfg.reprompt_secs && !a->closing)

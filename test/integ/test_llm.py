@@ -250,6 +250,18 @@ def errors(t, srv):
     t.check(any("Fine, thank you" in (tr.get("reply") or "")
                 for tr in r["turns"]),
             "malformed: garbage skipped, the answer spoken", r["turns"])
+    # the key goes out as a bearer token and never into the log, even
+    # when the server echoes it back
+    key = "sk-test-0123456789SECRET"
+    r = run(t, srv, "err401", {"replies": [
+        {"status": 401, "error": "Incorrect API key provided: " + key}]},
+            [("pause", 1.5), ("say", "Hello?"), ("pause", 5)],
+            llm_api_key=key)
+    reqs = turn_reqs(r)
+    t.check(reqs and reqs[0]["auth"] == "Bearer " + key,
+            "err401: the key is sent as a bearer token")
+    t.check("HTTP 401" in r["log"] and key not in r["log"],
+            "err401: refusal logged, the key scrubbed", r["log"][-1500:])
     # playbook fallback after the apology
     r = run(t, srv, "fallback", {"replies": [{"status": 503}]},
             [("pause", 1.5), ("say", "My name is Bob."), ("pause", 8)],
