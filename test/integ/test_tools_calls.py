@@ -23,6 +23,7 @@ import re
 import socket
 import sys
 import threading
+import urllib.parse
 import urllib.request
 
 import harness
@@ -477,11 +478,13 @@ def body(t):
 
     # 7. attended transfer: the consult leg rings the target (on the
     # allow-list), then the caller gets a REFER with Replaces naming that
-    # dialog; after NOTIFY 200 both of our legs end
+    # dialog.  The caller then does what a phone does: INVITEs the target
+    # with that Replaces header (a third SIPp); the target checks it names
+    # the consult dialog it is in.  After NOTIFY 200 both of our legs end.
     uas = os.path.join(t.dir, "consult_uas.xml")
     with open(uas, "w") as f:
         f.write(callee_xml("wait"))
-    callee = t.sipp(uas, None, timeout=30, background=True,
+    callee = t.sipp(uas, None, calls=2, timeout=40, background=True,
                     name="sipp_consult")
     number = "sip:%s@127.0.0.1:%d" % (CALLEE, callee.sipp_port)
     harness.wait_for(lambda: False, 0.5)
@@ -498,15 +501,65 @@ def body(t):
   </recv>
 """.replace("%%", "%"))
     s.add(REPLY % {"code": "202 Accepted", "extra": "", "body": ""})
+    s.add(pause(4000))   # meanwhile: the INVITE with Replaces
     s.notify("terminated;reason=noresource", "200 OK")
     s.add("""  <recv request="BYE"/>\n""")
     s.add(REPLY % {"code": "200 OK", "extra": "", "body": ""})
-    r = t.sipp(s.write(t, "attended"), al.sip_udp, timeout=30)
+    caller = t.sipp(s.write(t, "attended"), al.sip_udp, timeout=40,
+                    background=True, name="sipp_attended")
+    mlog = os.path.join(caller.run_dir, "messages.log")
+
+    def refer_to():
+        try:
+            m = re.search(r"^\s*Refer-To:\s*<([^>]+)>",
+                          open(mlog, errors="replace").read(), re.M)
+        except OSError:
+            return None
+        return m.group(1) if m else None
+    rt = harness.wait_for(refer_to, 15)
+    t.check(rt and "?Replaces=" in rt, "transfer_attended: the caller "
+            "got Refer-To with Replaces", rt)
+    if rt and "?Replaces=" in rt:
+        uri, rep = rt.split("?Replaces=", 1)
+        rep = urllib.parse.unquote(rep)
+        path = os.path.join(t.dir, "replaces.xml")
+        with open(path, "w") as f:
+            f.write(REPLACER % {"uri": uri, "replaces": rep})
+        rr = t.sipp(path, "127.0.0.1:%d" % callee.sipp_port, timeout=20,
+                    name="sipp_replaces")
+        sipp_ok(t, rr, "transfer_attended: the caller's INVITE with "
+                "Replaces is answered by the target")
+    r = t.sipp_result(caller, 30)
     sipp_ok(t, r, "transfer_attended: REFER with Replaces after the "
             "consult leg answered, then BYE")
-    rc = t.sipp_result(callee, 20)
-    sipp_ok(t, rc, "transfer_attended: the target was called, then its "
-            "consult leg ended by us")
+    rc = t.sipp_result(callee, 30)
+    sipp_ok(t, rc, "transfer_attended: the target took the consult call "
+            "and the replacing call")
+    tlog = rc.messages or ""
+    invs = re.findall(r"^INVITE sip:.*?(?=^-{10,}|\Z)", tlog, re.M | re.S)
+    oks = re.findall(r"^SIP/2.0 200 OK.*?(?=^-{10,}|\Z)", tlog,
+                     re.M | re.S)
+
+    def hdr(msg, name):
+        m = re.search(r"^\s*%s:\s*(.*?)\s*$" % name, msg, re.M | re.I)
+        return m.group(1) if m else ""
+
+    def tag(v):
+        m = re.search(r";tag=([^;>\s]+)", v)
+        return m.group(1) if m else None
+    ok_match = False
+    if len(invs) >= 2 and oks:
+        consult, repl = invs[0], invs[1]
+        cid = hdr(consult, "Call-ID")
+        ftag = tag(hdr(consult, "From"))
+        ttag = tag(hdr(oks[0], "To"))
+        want = "%s;to-tag=%s;from-tag=%s" % (cid, ttag, ftag)
+        ok_match = hdr(repl, "Replaces") == want
+        t.note("consult dialog at the target: %s; Replaces: %s"
+               % (want, hdr(repl, "Replaces")))
+    t.check(ok_match, "transfer_attended: Replaces names the consult "
+            "dialog exactly as the target knows it (Call-ID, its tag, "
+            "ours)", (len(invs), [hdr(i, "Replaces") for i in invs]))
     res = tool_results(srv.requests()[n0:])
     t.check(any('"ok":true' in x and '"sip_code":200' in x for x in res),
             "transfer_attended: the model gets the NOTIFY outcome", res)
@@ -518,6 +571,67 @@ def body(t):
     log = al.log()
     for num in (OWNER, STRANGER, CALLEE):
         t.check(num not in log, "no full number %s in the log" % num[-2:])
+
+
+REPLACER = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="replaces">
+  <send retrans="500">
+    <![CDATA[
+      INVITE %(uri)s SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: transferee <sip:transferee@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <%(uri)s>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:transferee@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Replaces: %(replaces)s
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=- 1 1 IN IP4 [local_ip]
+      s=-
+      c=IN IP4 [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="200"/>
+  <send>
+    <![CDATA[
+      ACK %(uri)s SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: transferee <sip:transferee@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <%(uri)s>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <pause milliseconds="500"/>
+  <send retrans="500">
+    <![CDATA[
+      BYE %(uri)s SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: transferee <sip:transferee@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <%(uri)s>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+</scenario>
+"""
 
 
 def callee_xml(code):
