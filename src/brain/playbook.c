@@ -612,10 +612,11 @@ static void ask(struct pbrain *b, uint32_t turn_id, const char *text,
 }
 
 
-/* "I have five five five, one two three four. Is that right?": groups
- * of three (the last of up to four) said without pauses inside, as
- * people say numbers; a pause after every digit makes a recogniser on
- * the other end hear extra digits in the gaps. */
+/* "I have five five five one two three four. Is that right?": the digits
+ * in one run.  Pauses between groups (commas) made the caller side's
+ * recogniser hear extra digits in the gaps (measured with flite and the
+ * digits grammar: "seven nine nine, five five six zero" heard as
+ * 79925560, in one run as 7995560). */
 static void read_back(struct pbrain *b, uint32_t turn_id)
 {
 	static const char *const en[] = {"zero", "one", "two", "three",
@@ -627,12 +628,10 @@ static void read_back(struct pbrain *b, uint32_t turn_id)
 
 	o = (size_t)re_snprintf(text, sizeof(text), "%s ",
 				line(b, "readback"));
-	for (size_t i = 0; i < n && o < sizeof(text) - 40; i++) {
-		bool gap = i + 1 < n && (i + 1) % 3 == 0 && n - i - 1 > 1;
+	for (size_t i = 0; i < n && o < sizeof(text) - 40; i++)
 		o += (size_t)re_snprintf(text + o, sizeof(text) - o, "%s%s",
 					 (b->de ? de : en)[b->number[i] - '0'],
-					 i + 1 == n ? ". " : gap ? ", " : " ");
-	}
+					 i + 1 == n ? ". " : " ");
 	re_snprintf(text + o, sizeof(text) - o, "%s", line(b, "is_right"));
 	ask(b, turn_id, text, "yesno");
 }
