@@ -1182,8 +1182,10 @@ int tools_run(struct tools *t, uint32_t turn_id, const char *name,
 		err = run_open_entry(t, j, e);
 		if (err) {
 			job_finish(j, err, err == ENOTSUP ? "not_supported" :
-				   "failed", "the entry could not be opened",
-				   NULL);
+				   "failed", err == ENOTSUP ? "the far end did "
+				   "not agree to RFC 4733 telephone-events, so "
+				   "the door code cannot be keyed on this call" :
+				   "the entry could not be opened", NULL);
 			err = 0;
 		}
 		goto out;

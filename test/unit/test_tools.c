@@ -665,6 +665,14 @@ int test_tools_entry(void)
 				done_h, NULL);
 	if (!err && !strstr(fk.done_json, "unknown_entry"))
 		err = EINVAL;
+	/* a far end without telephone-event: said plainly */
+	fk.dtmf_err = ENOTSUP;
+	if (!err)
+		err = tools_run(t, 1, "open_entry", "{\"name\":\"front "
+				"door\"}", done_h, NULL);
+	if (!err && (!strstr(fk.done_json, "not_supported") ||
+		     !strstr(fk.done_json, "telephone-events")))
+		err = EINVAL;
 	teardown(conf, t);
 	return err;
 }
