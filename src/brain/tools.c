@@ -542,7 +542,9 @@ static void drain_tmr(void *arg)
 static int run_hang_up(struct tools *t, struct job *j, const char *reason)
 {
 	(void)reason;   /* the model's words: not logged */
-	if (g.farewell)
+	/* a reply still playing has its own goodbye; a silent hang-up
+	 * gets the farewell line */
+	if (g.farewell && !OPS(speaking)(t->a))
 		OPS(say)(t->a, g.farewell);
 	tmr_start(&j->tmr, DRAIN_POLL_MS, drain_tmr, j);
 	return 0;

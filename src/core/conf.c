@@ -287,7 +287,8 @@ const struct conf_opt conf_opts[] = {
 	 "hang_up tool: wait at most this long for the farewell to play "
 	 "out before BYE"},
 	{"hang_up_farewell", CONF_STR, "Goodbye.", 0, 0, NULL, 0, NULL,
-	 "hang_up tool: line spoken before hanging up; empty = none"},
+	 "hang_up tool: line spoken before hanging up when the reply is "
+	 "not still playing; empty = none"},
 	{"transfer_confirm_message", CONF_STR,
 	 "To confirm the transfer, press {digit}.", 0, 0, NULL, 0, NULL,
 	 "transfer_blind: line asking the caller for the confirm key "
