@@ -142,6 +142,7 @@ static const struct tools_ops real_ops = {
 	.say = agent_say,
 	.speaking = agent_speaking,
 	.hangup = call_hangup,
+	.hangup_agent = agent_hangup,
 	.send_dtmf = call_send_dtmf,
 	.hold = call_hold,
 	.xfer_blind = call_transfer_blind,
@@ -532,9 +533,13 @@ static void drain_tmr(void *arg)
 	}
 	{
 		struct call *call = t->call;
+		struct agent *a = t->a;
 		/* the result first: hanging up frees this executor */
 		job_finish(j, 0, NULL, NULL, "{\"ok\":true}");
-		OPS(hangup)(call, "agent_hangup");
+		if (call)
+			OPS(hangup)(call, "agent_hangup");
+		else   /* `agentline pipeline`: through the agent's port */
+			OPS(hangup_agent)(a);
 	}
 }
 
@@ -1023,7 +1028,7 @@ static bool tool_known(const char *name)
 static bool needs_call(const char *name)
 {
 	return strcmp(name, "report_call_result") &&
-		strcmp(name, "take_message");
+		strcmp(name, "take_message") && strcmp(name, "hang_up");
 }
 
 
@@ -1099,8 +1104,8 @@ int tools_run(struct tools *t, uint32_t turn_id, const char *name,
 	if (bad)
 		FAIL(EINVAL, "bad_arguments", bad);
 
-	/* without a call (`agentline pipeline`) only the SAFE tools that
-	 * need no call get here: there is no caller to gate */
+	/* without a call (`agentline pipeline`) only SAFE tools get here
+	 * (report, message, hang-up): there is no caller to gate */
 	pc = t->call ? OPS(policy)(t->call) : NULL;
 	err = t->call ? OPS(gate)(pc, name, target, &cat) : 0;
 	if (err && !(cat && !strcmp(cat, "needs_confirmation") &&

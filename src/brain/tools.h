@@ -37,7 +37,8 @@ int  tools_init(const struct conf *conf);
 void tools_close(void);
 
 /* call may be NULL (`agentline pipeline`): then only tools that need no
- * call work (report_call_result, take_message). */
+ * call work (report_call_result, take_message, and hang_up through the
+ * agent's port). */
 int  tools_alloc(struct tools **tp, struct agent *a, struct call *call);
 /* = brain_host.tool: 0 (done is called once, later or now, unless the
  * turn is cancelled first) or an errno (done is not called). */
@@ -69,6 +70,7 @@ struct tools_ops {
 	void (*say)(struct agent *a, const char *text);
 	bool (*speaking)(const struct agent *a);
 	void (*hangup)(struct call *call, const char *reason);
+	void (*hangup_agent)(struct agent *a);
 	int  (*send_dtmf)(struct call *call, const char *digits);
 	int  (*hold)(struct call *call, bool hold);
 	int  (*xfer_blind)(struct call *call, const char *target,

@@ -1404,6 +1404,15 @@ void agent_start(struct agent *a)
 }
 
 
+void agent_hangup(struct agent *a)
+{
+	if (!a || a->closing)
+		return;
+	/* not from the caller's stack: hanging up frees the agent */
+	tmr_start(&a->tmr_hangup, 0, hangup_tmr_handler, a);
+}
+
+
 void agent_say(struct agent *a, const char *text)
 {
 	if (!a || a->closing)

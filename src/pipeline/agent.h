@@ -79,6 +79,9 @@ void agent_sent(struct agent *a, const int16_t *pcm, size_t n);
 void agent_dtmf(struct agent *a, char digit);
 /* Speak now, outside a turn (operator "say"). */
 void agent_say(struct agent *a, const char *text);
+/* End the call through the port now (the hang_up tool when there is no
+ * SIP call, as in `agentline pipeline`); from a timer. */
+void agent_hangup(struct agent *a);
 /* Is anything still to be said (TTS busy or audio queued)? */
 bool agent_speaking(const struct agent *a);
 /* Nothing in flight: not hearing a turn, not recognising, not thinking,

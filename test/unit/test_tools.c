@@ -29,6 +29,7 @@ static struct fake {
 	char said[200];
 	bool speaking;
 	/* call */
+	unsigned nhangup_agent;
 	unsigned nhangup, ndtmf, nhold, nxfer, nconnect;
 	char dtmf[64], xfer_target[128];
 	bool held;
@@ -120,6 +121,12 @@ static void f_hangup(struct call *c, const char *reason)
 	++fk.nhangup;
 }
 
+static void f_hangup_agent(struct agent *a)
+{
+	(void)a;
+	++fk.nhangup_agent;
+}
+
 static int f_send_dtmf(struct call *c, const char *d)
 {
 	(void)c;
@@ -208,6 +215,7 @@ static const struct tools_ops fake_ops = {
 	.policy = f_policy, .gate = f_gate, .commit = f_commit,
 	.confirm_set = f_confirm_set, .confirm_digit = f_digit,
 	.say = f_say, .speaking = f_speaking, .hangup = f_hangup,
+	.hangup_agent = f_hangup_agent,
 	.send_dtmf = f_send_dtmf, .hold = f_hold, .xfer_blind = f_xfer,
 	.xfer_attended = f_xfer, .xfer_abandon = f_abandon,
 	.xfer_cancel = f_xfer_cancel,
@@ -803,5 +811,40 @@ int test_tools_message_audio(void)
 	(void)unlink(wav);
 	(void)rmdir(audio);
 	(void)rmdir(dir);
+	return err;
+}
+
+
+/* `agentline pipeline`: no SIP call; hang_up goes through the agent,
+ * the acting tools say there is no call */
+int test_tools_no_call(void)
+{
+	struct conf *conf = NULL;
+	struct tools *t = NULL, *p = NULL;
+	int err;
+
+	TEST_ERR(setup(&conf, &t, NULL));
+	err = tools_alloc(&p, (struct agent *)(uintptr_t)0x4000, NULL);
+	if (err)
+		goto out;
+	err = tools_run(p, 1, "send_dtmf", "{\"digits\":\"1\"}", done_h,
+			NULL);
+	if (err || !strstr(fk.done_json, "no_call") || fk.ndtmf)
+		goto bad;
+	err = tools_run(p, 2, "hang_up", "{}", done_h, NULL);
+	if (err)
+		goto out;
+	run_ms(250);
+	if (fk.nhangup_agent != 1 || fk.nhangup || fk.done_err ||
+	    fk.nsay != 1 || fk.ngate)
+		goto bad;
+	goto out;
+ bad:
+	fprintf(stderr, "no call: %u %u %s\n", fk.nhangup_agent,
+		fk.nhangup, fk.done_json);
+	err = EINVAL;
+ out:
+	mem_deref(p);
+	teardown(conf, t);
 	return err;
 }
