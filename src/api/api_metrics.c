@@ -214,6 +214,7 @@ static int scalar(struct re_printf *pf, const char *name, const char *type,
 int api_metrics_print(struct re_printf *pf, void *arg)
 {
 	char num[32], up[32], start[32];
+	uint64_t sent, failed, dropped;
 	unsigned live = 0;
 	int err = 0;
 
@@ -246,6 +247,18 @@ int api_metrics_print(struct re_printf *pf, void *arg)
 	err |= family(pf, "agentline_registered", "gauge",
 		      "1 while the SIP account is registered.", &m.regs);
 
+	api_webhook_stats(&sent, &failed, &dropped);
+	err |= re_hprintf(pf, "# HELP agentline_webhook_deliveries_total "
+			  "Webhook deliveries by result.\n"
+			  "# TYPE agentline_webhook_deliveries_total counter\n"
+			  "agentline_webhook_deliveries_total{result=\"sent\"} "
+			  "%llu\n"
+			  "agentline_webhook_deliveries_total{result=\"failed\"} "
+			  "%llu\n"
+			  "agentline_webhook_deliveries_total{result=\"dropped\"}"
+			  " %llu\n", (unsigned long long)sent,
+			  (unsigned long long)failed,
+			  (unsigned long long)dropped);
 	err |= re_hprintf(pf, "# HELP agentline_voice_to_voice_seconds End of "
 			  "caller speech to first agent audio.\n"
 			  "# TYPE agentline_voice_to_voice_seconds "

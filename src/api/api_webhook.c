@@ -357,6 +357,14 @@ int api_webhook_init(const struct conf *conf)
 }
 
 
+void api_webhook_stats(uint64_t *sent, uint64_t *failed, uint64_t *dropped)
+{
+	*sent = wh.sent;
+	*failed = wh.failed;
+	*dropped = wh.dropped;
+}
+
+
 void api_webhook_close(void)
 {
 	list_flush(&wh.queue);

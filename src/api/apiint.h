@@ -94,6 +94,7 @@ int  api_agent_accept(struct http_conn *conn, const struct http_msg *msg);
 /* Webhooks (api_webhook.c). */
 int  api_webhook_init(const struct conf *conf);
 void api_webhook_close(void);
+void api_webhook_stats(uint64_t *sent, uint64_t *failed, uint64_t *dropped);
 
 /* Place a call now (POST /api/calls, agent dial, scheduler).  Writes the
  * new call id into idbuf.  sched_id != 0 reports the outcome to the

@@ -17,6 +17,7 @@ import harness
 
 sys.path.insert(0, os.path.join(harness.HERE, "servers"))
 from fake_webhook import FakeWebhook  # noqa: E402
+from wsclient import Api  # noqa: E402
 
 SECRET = "webhook-secret-0123456789"
 
@@ -36,7 +37,7 @@ def body(t):
                      event_webhook_url=hook.url,
                      event_webhook_url_2=slow.url.rstrip("/"),
                      event_webhook_secret=SECRET,
-                     control_listen="")
+                     control_token="webhook-test-token-0123456789")
     t0 = time.monotonic()
     r = t.sipp("uac_dtmf_rfc4733.xml", al.sip_udp, calls=1, timeout=40)
     took = time.monotonic() - t0
@@ -88,6 +89,12 @@ def body(t):
                 ts - t0, 1)) for h, _, ts, _ in slow.requests])
     t.check(slow.requests and slow.requests[0][3] == "/",
             "a URL without a path is posted to /")
+    st, text, h = Api("127.0.0.1", al.api_port,
+                      "webhook-test-token-0123456789").req("GET", "/metrics")
+    t.check('agentline_webhook_deliveries_total{result="sent"} ' in text and
+            not 'agentline_webhook_deliveries_total{result="sent"} 0\n'
+            in text, "webhook deliveries counted in /metrics",
+            [ln for ln in text.splitlines() if "webhook" in ln])
     t.check(al.alive(), "agentline still running")
     hook.stop()
     slow.stop()
