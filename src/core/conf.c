@@ -430,8 +430,12 @@ const struct conf_opt conf_opts[] = {
 	 "IRREVERSIBLE actions (place call, transfers) allowed per call"},
 	{"irreversible_per_hour", CONF_INT, "20", 0, 10000, NULL, 0, NULL,
 	 "IRREVERSIBLE actions allowed per hour over all calls"},
-	{"decline_mode", CONF_ENUM, "reject", 0, 0, "reject", 0, NULL,
-	 "declined_at_sip callers: reject = 603 Decline at ring time"},
+	{"decline_mode", CONF_ENUM, "reject", 0, 0, "reject|answer", 0, NULL,
+	 "declined_at_sip callers: reject = 603 Decline at ring time; "
+	 "answer = answer, say decline_message, hang up (app = agent)"},
+	{"decline_message", CONF_STR, "Sorry, this line cannot take your "
+	 "call. Goodbye.", 0, 0, NULL, 0, NULL,
+	 "decline_mode = answer: the one line a declined caller hears"},
 	{"auth_passphrase", CONF_STR, NULL, 0, 0, NULL, CONF_F_SECRET, NULL,
 	 "callers must say this before the agent engages (case and "
 	 "punctuation ignored); unset = off"},

@@ -688,6 +688,18 @@ static void screen_submit(struct agent *a, enum brain_input kind,
 }
 
 
+/* decline_mode = answer: one line instead of a greeting, then BYE */
+static bool screen_decline(struct agent *a)
+{
+	const char *line = policy_decline_line(call_policy(a->call));
+
+	if (!line)
+		return false;
+	say(a, line, SAY_HANGUP);
+	return true;
+}
+
+
 static void dtmf_flush(struct agent *a)
 {
 	tmr_cancel(&a->tmr_dtmf);
@@ -1378,6 +1390,8 @@ void agent_start(struct agent *a)
 	char text[600];
 
 	if (!a)
+		return;
+	if (screen_decline(a))
 		return;
 	if (cfg.max_call_secs)
 		tmr_start(&a->tmr_max, cfg.max_call_secs * 1000ull,

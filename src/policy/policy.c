@@ -71,6 +71,8 @@ static struct {
 	bool screen;
 	uint32_t max_refusals;
 	char *msg_refuse, *msg_refuse_hangup;
+	bool decline_answer;
+	char *msg_decline;
 	char *guard_url;
 	struct net_opts guard_opts;
 	struct strand *guard_strand;
@@ -335,6 +337,7 @@ void policy_close(void)
 	pol.msg_reject = mem_deref(pol.msg_reject);
 	pol.msg_refuse = mem_deref(pol.msg_refuse);
 	pol.msg_refuse_hangup = mem_deref(pol.msg_refuse_hangup);
+	pol.msg_decline = mem_deref(pol.msg_decline);
 	pol.guard_url = mem_deref(pol.guard_url);
 	pol.guard_strand = mem_deref(pol.guard_strand);
 	memset(&pol, 0, sizeof(pol));
@@ -441,6 +444,8 @@ int policy_init(const struct conf *conf)
 	e |= str_dup(&pol.msg_refuse, cstr(conf, "screen_refuse_message"));
 	e |= str_dup(&pol.msg_refuse_hangup,
 		     cstr(conf, "screen_hangup_message"));
+	e |= str_dup(&pol.msg_decline, cstr(conf, "decline_message"));
+	pol.decline_answer = !strcmp(cstr(conf, "decline_mode"), "answer");
 	if (e) {
 		e = ENOMEM;
 		goto out;
@@ -581,6 +586,11 @@ int policy_call_alloc(struct policy_call **pcp,
 		pc->cls.privilege = 0;
 	}
 	pc->auth_pending = !outbound && (pol.passphrase || pol.pin);
+	if (pc->cls.declined) {
+		/* answered only to be declined: nothing above SAFE, ever */
+		pc->degraded = true;
+		pc->auth_pending = false;
+	}
 	(void)pai_used;
 
  out:
@@ -625,6 +635,21 @@ bool policy_call_degraded(const struct policy_call *pc)
 bool policy_auth_pending(const struct policy_call *pc)
 {
 	return pc && pc->auth_pending;
+}
+
+
+bool policy_decline_answers(void)
+{
+	return pol.decline_answer;
+}
+
+
+const char *policy_decline_line(const struct policy_call *pc)
+{
+	if (!pc || !pc->cls.declined || !pol.decline_answer)
+		return NULL;
+	return pol.msg_decline && *pol.msg_decline ? pol.msg_decline :
+		"Goodbye.";
 }
 
 
@@ -1120,6 +1145,14 @@ int policy_turn(struct policy_call *pc, bool dtmf, const char *text,
 	if (pc->job) {               /* a newer turn replaces the old one */
 		pc->job->pc = NULL;
 		pc->job = mem_deref(pc->job);
+	}
+
+	if (pc->cls.declined) {
+		/* answered only to say no: a caller who talked over the line
+		 * hears it again, then the call ends */
+		h(POLICY_SAY_HANGUP, policy_decline_line(pc) ?
+		  policy_decline_line(pc) : "", arg);
+		return 0;
 	}
 
 	if (pc->await_tool >= 0) {

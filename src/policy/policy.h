@@ -108,6 +108,13 @@ int  policy_screen_context(struct policy_call *pc, const char *text);
 /* Auth still pending (the agent may speak auth_prompt_message). */
 bool policy_auth_pending(const struct policy_call *pc);
 const char *policy_auth_prompt(const struct policy_call *pc);
+/* decline_mode = answer: true if declined calls are answered (with one
+ * line, then hung up) instead of getting 603. */
+bool policy_decline_answers(void);
+/* The line to say instead of a greeting on a declined call that was
+ * answered (decline_mode = answer), else NULL.  Its turns never reach a
+ * brain. */
+const char *policy_decline_line(const struct policy_call *pc);
 
 /* on struct call (policy owns these hunks in call.h/call.c) */
 struct policy_call *call_policy(const struct call *call);

@@ -352,6 +352,15 @@ static bool admit_caller(const struct sip_msg *msg, struct call_params *prm)
 	cc = policy_call_class(prm->policy);
 	if (!cc->declined)
 		return false;
+	if (policy_decline_answers() && prm->app &&
+	    !strcmp(prm->app, "agent")) {
+		/* decline_mode = answer: the agent says decline_message and
+		 * hangs up; nothing the caller says reaches a brain */
+		log_info(MOD, NULL, "INVITE from %s: group %s is declined: "
+			 "answering with decline_message", *cc->redacted ?
+			 cc->redacted : "withheld", cc->group);
+		return false;
+	}
 	log_info(MOD, NULL, "INVITE from %s declined: group %s is "
 		 "declined_at_sip", *cc->redacted ? cc->redacted : "withheld",
 		 cc->group);

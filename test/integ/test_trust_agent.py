@@ -9,6 +9,8 @@ flite speech streamed by SIPp):
     agentline hangs up (BYE); nothing the caller said reached the brain;
  3. DTMF PIN (RFC 4733 keys from SIPp): right PIN authenticates, a wrong
     one with auth_max_attempts=1 ends the call;
+ 5. decline_mode = answer: a blocked caller is answered, hears
+    decline_message, and agentline hangs up; nothing reaches the brain;
  4. a spoken instruction override after auth is refused by the screen and
     never reaches the brain (checked when pocketsphinx hears it; on this
     line it usually does not, so the screen itself is proven by the unit
@@ -115,10 +117,47 @@ def passphrase_wrong(t):
     no_secrets(t, al, ["purple elephant"])
 
 
+def decline_answer(t):
+    """decline_mode = answer: a blocked caller hears one line, then BYE."""
+    import json
+    gpath = os.path.join(t.dir, "groups.json")
+    with open(gpath, "w") as f:
+        json.dump({"groups": [{"name": "blocked", "privilege_level": 0,
+                               "declined_at_sip": True},
+                              {"name": "receptionist",
+                               "privilege_level": 0}],
+                   "lists": {"blocked": ["+15555550177"]}}, f)
+    caller_wav(t, [silence(t, 1, "s1d"), speech(t, "Hello, can you hear me?",
+                                                "dq"), silence(t, 12, "s12d")],
+               "decline")
+    src = open(harness.once_scenario(t, "uac_wait_bye.xml")).read()
+    src = src.replace("From: sipp <sip:sipp@", "From: sipp <sip:+15555550177@")
+    scen = os.path.join(t.dir, "decline_wait_bye.xml")
+    open(scen, "w").write(src)
+    al = t.agentline(name="al_decline", app="agent", vad="energy",
+                     codecs="PCMU", silence_reprompt_secs=0, brain="parrot",
+                     greeting_incoming="Hi, how can I help?",
+                     caller_groups_file=gpath, decline_mode="answer",
+                     decline_message="Sorry, not today. Goodbye.")
+    r = t.sipp(scen, al.sip_udp, calls=1, timeout=40, name="sipp_decline")
+    al.wait_events("call_ended", 1, timeout=15)
+    inc = al.events_of("call_incoming")
+    t.check(inc and inc[0].get("group") == "blocked",
+            "decline answer: the caller is in the blocked group", inc)
+    t.check(al.events_of("call_answered") and r.ok and r.successful == 1,
+            "decline answer: answered, and the caller got agentline's BYE", r)
+    ended = al.events_of("call_ended")
+    t.check(ended and ended[0].get("reason") == "local_bye",
+            "decline answer: agentline hung up after its line", ended)
+    t.check(not brain_replies(al), "decline answer: nothing reached the "
+            "brain", al.events_of("turn"))
+
+
 def body(t):
     passphrase_right(t)
     passphrase_wrong(t)
     pin_flow(t)
+    decline_answer(t)
 
 
 KEYNAME = {"#": "pound", "*": "star"}

@@ -759,3 +759,68 @@ int test_policy_guard(void)
 	workers_close();
 	return err;
 }
+
+
+int test_policy_decline(void)
+{
+	static const char doc[] = "{\"groups\":[{\"name\":\"blocked\","
+		"\"privilege_level\":0,\"declined_at_sip\":true},"
+		"{\"name\":\"receptionist\",\"privilege_level\":0}],"
+		"\"lists\":{\"blocked\":[\"+1900*\"]}}";
+	char gpath[128];
+	struct policy_call *pc = NULL;
+	struct turn_res r;
+	const char *cat;
+	FILE *f;
+
+	re_snprintf(gpath, sizeof(gpath), "/tmp/policy-decline-%d.json",
+		    (int)getpid());
+	f = fopen(gpath, "w");
+	if (!f)
+		return errno;
+	fputs(doc, f);
+	fclose(f);
+
+	/* reject mode (default): no line, the SIP layer sends 603 */
+	{
+		const char *kv[] = {"caller_groups_file", gpath,
+				    "auth_pin", "4711", NULL};
+		TEST_ERR(test_policy_setup(kv));
+	}
+	TEST_ASSERT(!policy_decline_answers());
+	TEST_ERR(policy_call_alloc(&pc, NULL, "+19005550100", false));
+	TEST_ASSERT(policy_call_class(pc)->declined);
+	TEST_ASSERT(policy_decline_line(pc) == NULL);
+	mem_deref(pc);
+	policy_close();
+
+	/* answer mode: one line, every turn repeats it and hangs up */
+	{
+		const char *kv[] = {"caller_groups_file", gpath,
+				    "decline_mode", "answer",
+				    "decline_message", "Not today.",
+				    "auth_pin", "4711", NULL};
+		TEST_ERR(test_policy_setup(kv));
+	}
+	TEST_ASSERT(policy_decline_answers());
+	TEST_ERR(policy_call_alloc(&pc, NULL, "+19005550100", false));
+	TEST_STREQ(policy_decline_line(pc), "Not today.");
+	TEST_ASSERT(!policy_auth_pending(pc));
+	TEST_ASSERT(policy_call_degraded(pc));
+	TEST_ERR(turn(pc, false, "Hello?", &r));
+	TEST_EQ(r.act, POLICY_SAY_HANGUP);
+	TEST_STREQ(r.text, "Not today.");
+	TEST_ERR(turn(pc, true, "4711", &r));
+	TEST_EQ(r.act, POLICY_SAY_HANGUP);
+	TEST_EQ(gate_check(pc, "hang_up", NULL, &cat), 0);
+	TEST_EQ(gate_check(pc, "hold_call", NULL, &cat), EPERM);
+	mem_deref(pc);
+	/* others are not affected */
+	TEST_ERR(policy_call_alloc(&pc, NULL, "+15555550100", false));
+	TEST_ASSERT(policy_decline_line(pc) == NULL);
+	TEST_ASSERT(policy_auth_pending(pc));
+	mem_deref(pc);
+	policy_close();
+	unlink(gpath);
+	return 0;
+}
