@@ -15,6 +15,8 @@
 #include <re.h>
 #include "api/apiint.h"
 
+#define WH "agentline_webhook_deliveries_total"
+
 enum {
 	LABELS_MAX = 64,
 	NBUCKETS   = 9,
@@ -250,15 +252,13 @@ int api_metrics_print(struct re_printf *pf, void *arg)
 	api_webhook_stats(&sent, &failed, &dropped);
 	err |= re_hprintf(pf, "# HELP agentline_webhook_deliveries_total "
 			  "Webhook deliveries by result.\n"
-			  "# TYPE agentline_webhook_deliveries_total counter\n"
-			  "agentline_webhook_deliveries_total{result=\"sent\"} "
-			  "%llu\n"
-			  "agentline_webhook_deliveries_total{result=\"failed\"} "
-			  "%llu\n"
-			  "agentline_webhook_deliveries_total{result=\"dropped\"}"
-			  " %llu\n", (unsigned long long)sent,
-			  (unsigned long long)failed,
-			  (unsigned long long)dropped);
+			  "# TYPE %s counter\n", WH);
+	err |= re_hprintf(pf, "%s{result=\"sent\"} %llu\n"
+			  "%s{result=\"failed\"} %llu\n"
+			  "%s{result=\"dropped\"} %llu\n",
+			  WH, (unsigned long long)sent,
+			  WH, (unsigned long long)failed,
+			  WH, (unsigned long long)dropped);
 	err |= re_hprintf(pf, "# HELP agentline_voice_to_voice_seconds End of "
 			  "caller speech to first agent audio.\n"
 			  "# TYPE agentline_voice_to_voice_seconds "
