@@ -450,9 +450,11 @@ const struct conf_opt conf_opts[] = {
 	 "lowered); unset = stay in the number's group"},
 	{"auth_prompt_message", CONF_STR,
 	 "Please say the passphrase, or key in your PIN.", 0, 0, NULL, 0,
-	 NULL, "said when an unauthenticated caller says anything else"},
-	{"auth_success_message", CONF_STR, "Thank you. How can I help?", 0,
-	 0, NULL, 0, NULL, "said after a right passphrase or PIN"},
+	 NULL, "said instead of the greeting until the caller is "
+	 "authenticated (and to a PIN-only caller who speaks)"},
+	{"auth_success_message", CONF_STR, "Thank you.", 0,
+	 0, NULL, 0, NULL, "said after a right passphrase or PIN, before the "
+	 "greeting"},
 	{"auth_failure_message", CONF_STR, "Sorry, that is not right. "
 	 "Please try again.", 0, 0, NULL, 0, NULL,
 	 "said after a wrong passphrase or PIN"},

@@ -615,6 +615,7 @@ struct screen_turn {
 	struct agent_ref *ref;
 	enum brain_input kind;
 	char *audio;
+	bool auth_pending;        /* the caller was not authenticated yet */
 };
 
 
@@ -648,6 +649,11 @@ static void screen_turn_h(enum policy_turn_action act, const char *text,
 		break;
 	case POLICY_SAY:
 		say(a, text, 0);
+		/* just authenticated: now the agent engages (the greeting or
+		 * the brain's own opening that screen_start held back) */
+		if (st->auth_pending &&
+		    !policy_auth_pending(call_policy(a->call)))
+			agent_start(a);
 		break;
 	case POLICY_SAY_HANGUP:
 		say(a, *text ? text : prompt("goodbye"), SAY_HANGUP);
@@ -675,6 +681,7 @@ static void screen_submit(struct agent *a, enum brain_input kind,
 	}
 	st->ref = mem_ref(a->ref);
 	st->kind = kind;
+	st->auth_pending = policy_auth_pending(pc);
 	a->screen = st;
 	/* what is said for the passphrase is a secret: the turn record
 	 * (event, store) never carries it */
@@ -688,15 +695,23 @@ static void screen_submit(struct agent *a, enum brain_input kind,
 }
 
 
-/* decline_mode = answer: one line instead of a greeting, then BYE */
-static bool screen_decline(struct agent *a)
+/* Before the agent engages: decline_mode = answer says one line instead
+ * of a greeting, then BYE; a caller who must authenticate first hears the
+ * auth prompt (the greeting follows the right passphrase or PIN). */
+static bool screen_start(struct agent *a)
 {
-	const char *line = policy_decline_line(call_policy(a->call));
+	struct policy_call *pc = call_policy(a->call);
+	const char *line = policy_decline_line(pc);
 
-	if (!line)
-		return false;
-	say(a, line, SAY_HANGUP);
-	return true;
+	if (line) {
+		say(a, line, SAY_HANGUP);
+		return true;
+	}
+	if (policy_auth_pending(pc)) {
+		say(a, policy_auth_prompt(pc), 0);
+		return true;
+	}
+	return false;
 }
 
 
@@ -1391,11 +1406,11 @@ void agent_start(struct agent *a)
 
 	if (!a)
 		return;
-	if (screen_decline(a))
-		return;
 	if (cfg.max_call_secs)
 		tmr_start(&a->tmr_max, cfg.max_call_secs * 1000ull,
 			  max_tmr_handler, a);
+	if (screen_start(a))
+		return;
 	/* a brain that speaks first (a playbook's own greeting, an outbound
 	 * task call's opening) replaces the configured greeting */
 	if (cfg.brain->start && 0 == cfg.brain->start(a->brain_st)) {
