@@ -120,9 +120,24 @@ def greeting_of(extra):
     return (g + " " if g else "") + "May I have your name, please?"
 
 
+PROCS = []
+
+
+def _die_with_parent():
+    """In the child: get SIGTERM when the demo dies, however it dies."""
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)  # PDEATHSIG
+    except Exception:
+        pass
+
+
 def start(argv, log):
-    return subprocess.Popen(argv, stdout=subprocess.DEVNULL,
-                            stderr=open(log, "wb"), start_new_session=True)
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                         stderr=open(log, "wb"), start_new_session=True,
+                         preexec_fn=_die_with_parent)
+    PROCS.append(p)
+    return p
 
 
 def stop(p, timeout=10):
@@ -291,4 +306,17 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    rc = 1
+    try:
+        rc = main(sys.argv[1:])
+    except KeyboardInterrupt:
+        print("\ndemo: interrupted", file=sys.stderr)
+    except BrokenPipeError:
+        pass
+    finally:
+        for proc in PROCS:
+            try:
+                stop(proc, 5)
+            except Exception:
+                pass
+    sys.exit(rc)
