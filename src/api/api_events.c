@@ -17,6 +17,7 @@
 #include <re.h>
 #include "core/events.h"
 #include "core/log.h"
+#include "sip/call.h"
 #include "sip/reg.h"
 #include "api/apiint.h"
 
@@ -157,11 +158,35 @@ static int live_obj(struct re_printf *pf, const struct live *l)
 }
 
 
+/* A call the bus has not told us about yet (e.g. an outbound call a tool
+ * placed, still ringing): list it from call.c. */
+static void live_add_missing(struct call *call, void *arg)
+{
+	struct live *l;
+	struct timespec now;
+
+	(void)arg;
+	if (live_find(call_id(call)))
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	l = live_get(call_id(call), (double)now.tv_sec +
+		     now.tv_nsec / 1e9);
+	if (!l)
+		return;
+	str_ncpy(l->direction, call_is_outbound(call) ? "outbound" :
+		 "inbound", sizeof(l->direction));
+	if (call_state(call) == CALL_STATE_ESTABLISHED)
+		str_ncpy(l->state, "answered", sizeof(l->state));
+}
+
+
 int api_live_json(struct re_printf *pf, void *arg)
 {
 	const char *id = arg;
 	bool first = true;
 	int err;
+
+	call_foreach(live_add_missing, NULL);
 
 	if (id) {
 		struct live *l = live_find(id);
