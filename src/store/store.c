@@ -263,8 +263,6 @@ static void call_fmt(const struct store_call *c, void *arg)
 	err |= jstr(mb, "id", c->id, false);
 	err |= jstr(mb, "direction", c->direction, true);
 	err |= jstr(mb, "caller", c->caller_redacted, true);
-	if (f->detail)
-		err |= jstr(mb, "caller_number", c->caller_key, true);
 	err |= jstr(mb, "group", c->group, true);
 	err |= jint(mb, "privilege", c->privilege, c->privilege >= 0);
 	err |= jstr(mb, "codec", c->codec, true);

@@ -210,7 +210,7 @@ static int check_call(const char *dir)
 	TEST_STREQ(odict_string(o, "outcome"), "answered");
 	TEST_STREQ(odict_string(o, "end_reason"), "remote_bye");
 	TEST_STREQ(odict_string(o, "caller"), "\xe2\x80\xa6" "42");
-	TEST_STREQ(odict_string(o, "caller_number"), "+4915112345642");
+	TEST_ASSERT(!odict_lookup(o, "caller_number"));
 	TEST_STREQ(odict_string(o, "group"), "family");
 	TEST_EQ(onum(o, "privilege"), 2);
 	TEST_EQ(onum(o, "live"), 0);

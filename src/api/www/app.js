@@ -1054,7 +1054,6 @@ async function loadCall(id) {
 		fact('Call id', el('code', {}, r.id)),
 		fact('Direction', c.direction),
 		fact('Caller', c.caller || 'withheld'),
-		fact('Number', c.caller_number),
 		fact('Group', c.group),
 		fact('Privilege', c.privilege),
 		fact('Codec', c.codec),
