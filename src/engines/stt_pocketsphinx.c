@@ -43,6 +43,8 @@ enum {
 	PS_WORDS_CACHE = 8,          /* WORDS grammars kept per decoder   */
 	PS_GRAMMAR_MAX = 8192,       /* bytes of one generated grammar    */
 	PS_PARTIAL_EVERY = 10,       /* frames between partial results    */
+	PS_WARM_SAMPLES = 16000 * 3, /* speech heard before CMN is settled */
+	PS_REPLAY_MAX = 16000 * 15,  /* longest utterance decoded twice    */
 };
 
 static const char search_lm[]     = "lm";
@@ -69,6 +71,14 @@ struct ps_stt {
 	/* WORDS grammars: search name "w<n>" for words_key[n] */
 	char *words_key[PS_WORDS_CACHE];
 	unsigned words_next;
+	/* Cepstral mean normalisation starts from -cmninit and only adapts
+	 * at the end of an utterance, so a decoder's first answers are
+	 * heard badly (names worst).  Until enough speech was heard, the
+	 * utterance is kept and decoded again once the mean has adapted. */
+	size_t warm;                 /* samples heard so far             */
+	int16_t *replay;             /* this utterance, while not warm   */
+	size_t nreplay;
+	bool replay_lost;            /* too long to keep                 */
 };
 
 
@@ -136,6 +146,7 @@ static void stt_destructor(void *data)
 	}
 	for (size_t i = 0; i < PS_WORDS_CACHE; i++)
 		mem_deref(st->words_key[i]);
+	mem_deref(st->replay);
 }
 
 
@@ -416,6 +427,10 @@ static int ps_start(void *arg, const struct stt_turn *turn,
 	st->arg = harg;
 	st->nfeed = 0;
 	st->partial[0] = '\0';
+	st->nreplay = 0;
+	st->replay_lost = false;
+	if (st->warm < PS_WARM_SAMPLES && !st->replay)
+		st->replay = mem_alloc(PS_REPLAY_MAX * sizeof(int16_t), NULL);
 	return 0;
 }
 
@@ -435,6 +450,16 @@ static int ps_feed(void *arg, const int16_t *pcm, size_t n)
 
 	if (ps_process_raw(st->ps, pcm, n, FALSE, FALSE) < 0)
 		return EIO;
+	if (st->replay && !st->replay_lost) {
+		if (st->nreplay + n <= PS_REPLAY_MAX) {
+			memcpy(st->replay + st->nreplay, pcm,
+			       n * sizeof(int16_t));
+			st->nreplay += n;
+		}
+		else {
+			st->replay_lost = true;
+		}
+	}
 
 	if (!st->ph || ++st->nfeed % PS_PARTIAL_EVERY)
 		return 0;
@@ -506,6 +531,21 @@ static int ps_finish(void *arg, struct stt_result *res)
 	st->in_utt = false;
 	if (ps_end_utt(st->ps) < 0)
 		return EIO;
+
+	/* ps_end_utt has folded this utterance into the cepstral mean:
+	 * while the decoder is new, hear it again with the adapted mean
+	 * (whole utterance at once).  Costs one more decode of the first
+	 * few seconds of speech of a call only. */
+	if (st->replay && !st->replay_lost && st->nreplay) {
+		st->warm += st->nreplay;
+		if (0 == ps_start_utt(st->ps)) {
+			(void)ps_process_raw(st->ps, st->replay, st->nreplay,
+					     FALSE, TRUE);
+			(void)ps_end_utt(st->ps);
+		}
+		if (st->warm >= PS_WARM_SAMPLES)
+			st->replay = mem_deref(st->replay);
+	}
 
 	hyp = ps_get_hyp(st->ps, &score);
 	text_normalise(st->mode, hyp ? hyp : "", res->text,
