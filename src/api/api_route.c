@@ -453,7 +453,10 @@ static uint16_t call_action(struct req *r, const char *id, const char *act,
 		if (!live_call(r, id, &st))
 			return st;
 		err = api_say(id, s);
-		if (err == ENOSYS)
+		if (err == EPERM)
+		return api_err(r->mb, 422, "refused", "the text was refused by "
+			       "the injection screen (see docs/trust.md)");
+	if (err == ENOSYS)
 			return unavailable(r, "say");
 		return err ? api_err(r->mb, 409, "conflict", "cannot say "
 				     "now: %m", err) : ok(r);

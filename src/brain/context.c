@@ -10,6 +10,8 @@
 #include <string.h>
 #include <re.h>
 #include "brain/brain.h"
+#include "policy/policy.h"
+#include "sip/call.h"
 
 enum {
 	CALLS_MAX = 1024,           /* call ids with state at once         */
@@ -164,6 +166,16 @@ int brain_context_add(const char *callid, const char *text, bool trusted)
 	len = strlen(text);
 	if (len > TEXT_MAX)
 		return EINVAL;
+	/* Text from an untrusted source passes the injection screen like a
+	 * caller's words: refused text never reaches a prompt, and either
+	 * verdict short of ALLOW degrades the call to SAFE actions. */
+	if (!trusted) {
+		struct call *call = call_find(callid);
+
+		if (policy_screen_context(call ? call_policy(call) : NULL,
+					  text))
+			return EPERM;
+	}
 	err = bctx_get(&c, callid);
 	if (err)
 		return err;
