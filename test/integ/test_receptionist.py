@@ -23,6 +23,7 @@ import random
 import re
 import sqlite3
 import subprocess
+import threading
 import time
 import harness
 
@@ -44,6 +45,10 @@ REASONS = [
     "Can we talk about the school trip next week?",
 ]
 CALLS = int(os.environ.get("RECEPTIONIST_CALLS", "10"))
+# generated calls run this many at a time (each caller starts STAGGER
+# seconds after the previous one, so INVITEs arrive in launch order)
+PARALLEL = int(os.environ.get("RECEPTIONIST_PARALLEL", "2"))
+STAGGER = 12
 
 
 def spoken(number):
@@ -79,6 +84,7 @@ class Reception:
                                       else "none in this build (events)"))
         self.al = t.agentline(name="reception", **sets)
         self.calls = 0
+        self.lock = threading.Lock()
 
     def messages(self):
         """Stored messages, oldest first: dicts with call, name, callback,
@@ -116,11 +122,12 @@ class Reception:
         """One call from a scripted caller; returns (message or None,
         caller turns, receptionist turns of that call, seconds)."""
         t = self.t
-        self.calls += 1
+        with self.lock:
+            index = self.calls      # this call's INVITE is the index-th
+            self.calls += 1
         script = os.path.join(t.dir, "%s.script" % name)
         with open(script, "w") as f:
             f.write("\n".join(lines) + "\n")
-        before = len(self.messages())
         port = harness.free_port()
         lo, hi = harness.free_port_range(40)
         ev = os.path.join(t.dir, "%s.events.jsonl" % name)
@@ -156,10 +163,18 @@ class Reception:
                    % (name, timeout))
             p.stop(timeout=5)
         secs = time.monotonic() - start
+        # which of the receptionist's calls was ours: calls are launched
+        # far enough apart that INVITEs arrive in launch order
+        inc = self.al.events_of("call_incoming")
+        rcall = inc[index].get("call") if len(inc) > index else None
+
+        def ours():
+            return [m for m in self.messages() if rcall and
+                    m.get("call") == rcall]
         # the receptionist stores before it says goodbye
-        harness.wait_for(lambda: len(self.messages()) > before, 5)
-        msgs = self.messages()
-        msg = msgs[-1] if len(msgs) > before else None
+        harness.wait_for(ours, 5)
+        mine = ours()
+        msg = mine[-1] if mine else None
         caller_turns = [e for e in _events(ev) if e.get("event") == "turn"]
         rturns = []
         if msg:
@@ -186,14 +201,38 @@ def _events(path):
 def generated_calls(t, rec):
     rnd = random.Random(20261122)
     right, with_audio, reasks, total_secs = 0, 0, 0, 0.0
+    plan = []
     for i in range(CALLS):
         name = "%s %s" % (FIRST[i % len(FIRST)], rnd.choice(LAST))
         reason = REASONS[i % len(REASONS)]
         number = "".join(rnd.choice("0123456789")
                          for _ in range(rnd.choice((7, 8, 10))))
-        lines = ["My name is %s." % name, reason, spoken(number),
-                 "confirm: %s" % number]
-        msg, cturns, rturns, secs = rec.call("call%02d" % i, lines)
+        plan.append((i, name, reason, number))
+
+    slots = threading.Semaphore(max(PARALLEL, 1))
+    results = {}
+
+    def run(i, name, reason, number):
+        try:
+            lines = ["My name is %s." % name, reason, spoken(number),
+                     "confirm: %s" % number]
+            results[i] = rec.call("call%02d" % i, lines)
+        finally:
+            slots.release()
+
+    threads = []
+    for i, name, reason, number in plan:
+        slots.acquire()
+        if threads:
+            time.sleep(STAGGER)     # keep INVITEs in launch order
+        th = threading.Thread(target=run, args=(i, name, reason, number))
+        th.start()
+        threads.append(th)
+    for th in threads:
+        th.join()
+
+    for i, name, reason, number in plan:
+        msg, cturns, rturns, secs = results.get(i, (None, [], [], 0.0))
         total_secs += secs
         got = msg.get("callback") if msg else None
         audio = rec.audio_of(msg) if msg else None
