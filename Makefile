@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all build setup run demo test test-unit bench fuzz clean
+.PHONY: all build setup run demo test test-unit bench fuzz clean install
 
 all: build
 
@@ -32,6 +32,11 @@ bench: setup build
 fuzz: setup
 	@cmake --preset fuzz >/dev/null
 	@cmake --build --preset fuzz -j $(JOBS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=/tmp/stage] (docs/install.md)
+PREFIX ?= /usr/local
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install build --prefix "$(PREFIX)"
 
 clean:
 	rm -rf build build-asan build-fuzz

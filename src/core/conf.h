@@ -107,5 +107,8 @@ void conf_register_secrets(const struct conf *conf);
 int  conf_print_help(struct re_printf *pf);
 /* Print effective config with secrets shown as "***". */
 int  conf_print(struct re_printf *pf, const struct conf *conf);
+/* Print every key commented out with its default and help line (the
+ * example config; secrets empty). */
+int  conf_print_example(struct re_printf *pf);
 
 #endif

@@ -67,6 +67,7 @@ static void usage(FILE *f)
 		"[--codec PCMU|PCMA|G722|none] [--fast] [-c FILE] "
 		"[--set ...]\n"
 		"       agentline demo\n"
+		"       agentline config-example\n"
 		"       agentline version\n"
 		"       agentline --help\n"
 		"\n"
@@ -580,6 +581,10 @@ int main(int argc, char *argv[])
 	}
 	if (!strcmp(o.cmd, "demo"))
 		return cmd_demo();
+	if (!strcmp(o.cmd, "config-example")) {
+		(void)re_fprintf(stdout, "%H", conf_print_example, NULL);
+		return 0;
+	}
 	if (!strcmp(o.cmd, "version")) {
 		printf("agentline %s\n", AGENTLINE_VERSION);
 		return 0;
