@@ -93,6 +93,10 @@ struct stt_sess {
 	const struct stt_ops *ops;
 	void *st;
 	bool started;
+	/* latest partial result; worker side only (jobs of a strand run
+	 * one at a time), handed to main through the job */
+	char partial[256];
+	bool partial_new;
 };
 
 struct tts_sess {
@@ -117,6 +121,7 @@ struct stt_job {
 	int16_t *utt;               /* keep_audio: the whole utterance    */
 	size_t utt_n;
 	char audio_path[300];       /* written here if utt               */
+	char partial[256];          /* a new partial result, or ""        */
 };
 
 struct tts_job {
@@ -206,6 +211,9 @@ struct agent {
 	} eotq[8];
 	unsigned eotq_head, eotq_n;
 	uint32_t turn_seq;
+	/* transcript_partial events: last sent (redacted) and when */
+	char partial_last[256];
+	uint64_t partial_ms;
 	agent_turn_h *turnh;
 	void *turn_arg;
 	/* timers */
@@ -903,6 +911,16 @@ static void utt_write(struct stt_job *j)
 }
 
 
+/* worker thread (inside stt_work): remember the latest partial */
+static void stt_partial_handler(const char *text, void *arg)
+{
+	struct stt_sess *s = arg;
+
+	str_ncpy(s->partial, text, sizeof(s->partial));
+	s->partial_new = true;
+}
+
+
 /* worker thread */
 static int stt_work(void *arg)
 {
@@ -911,13 +929,17 @@ static int stt_work(void *arg)
 	int err = 0;
 
 	if (!s->started) {
-		err = s->ops->start(s->st, &j->turn, NULL, NULL);
+		s->partial_new = false;
+		err = s->ops->start(s->st, &j->turn, stt_partial_handler, s);
 		if (err)
 			return err;
 		s->started = true;
 	}
 	if (j->n)
 		err = s->ops->feed(s->st, j->pcm, j->n);
+	if (s->partial_new && !j->finish)
+		str_ncpy(j->partial, s->partial, sizeof(j->partial));
+	s->partial_new = false;
 	if (j->finish) {
 		err = s->ops->finish(s->st, &j->res);
 		s->started = false;
@@ -928,6 +950,29 @@ static int stt_work(void *arg)
 }
 
 
+/* main thread: a partial transcript on the event bus, at most every
+ * PARTIAL_MIN_MS and only when it changed; dictated numbers redacted */
+static void partial_emit(struct agent *a, const char *text)
+{
+	enum { PARTIAL_MIN_MS = 300 };
+	char red[256], esc[600];
+	uint64_t now = wall_ms();
+
+	if (a->closing || (a->partial_ms && now - a->partial_ms <
+			   PARTIAL_MIN_MS))
+		return;
+	str_ncpy(red, text, sizeof(red));
+	(void)policy_redact_numbers(red);
+	if (!strcmp(red, a->partial_last))
+		return;
+	str_ncpy(a->partial_last, red, sizeof(a->partial_last));
+	a->partial_ms = now;
+	events_emit("transcript_partial", a->callid,
+		    ",\"turn\":%u,\"text\":\"%s\"", a->turn_seq + 1,
+		    events_esc(esc, sizeof(esc), red));
+}
+
+
 /* main thread */
 static void stt_done(int err, void *arg)
 {
@@ -935,6 +980,8 @@ static void stt_done(int err, void *arg)
 	struct agent *a = j->ref->a;
 	struct frame *f = NULL;
 
+	if (a && !j->finish && !err && j->partial[0])
+		partial_emit(a, j->partial);
 	if (!a || !j->finish)
 		return;
 	if (err) {
@@ -942,6 +989,7 @@ static void stt_done(int err, void *arg)
 		j->res.text[0] = '\0';
 	}
 	a->stt_busy = false;
+	a->partial_last[0] = '\0';   /* the next turn's partials are new */
 
 	/* this transcript starts the next turn record; report the previous
 	 * one if it never got to speak */

@@ -93,6 +93,15 @@ def conversation(t):
             "parrot replied to each", [e.get("reply") for e in turns])
     t.check(all(0 < int(e.get("voice_to_voice_ms", -1)) for e in turns),
             "voice-to-voice measured", turns)
+    # partial transcripts while the caller speaks, before the turn event
+    seq = [e for e in al.events()
+           if e.get("event") in ("transcript_partial", "turn")]
+    first = next((i for i, e in enumerate(seq)
+                  if e.get("event") == "turn"), len(seq))
+    parts1 = [e for e in seq[:first] if e.get("event") ==
+              "transcript_partial" and e.get("turn") == 1]
+    t.check(parts1 and all(e.get("text") for e in parts1),
+            "transcript_partial for turn 1 before its turn event", seq)
 
 
 def greeting_latency(t):
