@@ -961,6 +961,10 @@ static void partial_emit(struct agent *a, const char *text)
 	if (a->closing || (a->partial_ms && now - a->partial_ms <
 			   PARTIAL_MIN_MS))
 		return;
+	/* before the caller is authenticated they may be saying the
+	 * passphrase: nothing of it goes on the bus */
+	if (policy_auth_pending(call_policy(a->call)))
+		return;
 	str_ncpy(red, text, sizeof(red));
 	(void)policy_redact_numbers(red);
 	if (!strcmp(red, a->partial_last))
