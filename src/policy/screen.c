@@ -480,6 +480,13 @@ static const char *const dial_phrases[] = {
 	"put me through", "put through", "put me on to", "hook me up",
 	"get me through", "let me speak to", "let me talk to", NULL,
 };
+/* "call" as a noun or a callback is not a request to dial someone:
+ * "can't take your call right now" is what every receptionist says. */
+static const char *const call_nouns[] = {
+	"your call", "the call", "this call", "a call", "my call",
+	"our call", "his call", "her call", "their call", "call back",
+	"calling back", "call you back", "call me back", NULL,
+};
 static const char *const urgency[] = {
 	"urgent*", "emergency", "immediately", "asap", "hurry", "quick*",
 	"instantly", "dying", "critical", "right away", "right now",
@@ -676,8 +683,26 @@ static enum screen_verdict judge(const char *folded, const char **rule)
 	}
 
 	d = any_phrase(sp, dial_phrases);
-	for (size_t i = 0; i < ws.n && !d; i++)
-		d = word_in(ws.w[i], dial);
+	{
+		struct words dw;
+		char dt[TEXT_MAX + 4];
+
+		str_ncpy(dt, sp, sizeof(dt));
+		for (size_t i = 0; call_nouns[i]; i++) {
+			char *m = dt;
+			size_t l = strlen(call_nouns[i]);
+
+			while ((m = strstr(m, call_nouns[i]))) {
+				if ((m == dt || m[-1] == ' ') &&
+				    (m[l] == ' ' || m[l] == '\0'))
+					memset(m, '_', l);
+				m += l;
+			}
+		}
+		words_split(&dw, dt);
+		for (size_t i = 0; i < dw.n && !d; i++)
+			d = word_in(dw.w[i], dial);
+	}
 	u = false;
 	for (size_t i = 0; i < ws.n && !u; i++)
 		u = word_in(ws.w[i], urgency);
