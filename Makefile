@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all build setup run demo test test-unit bench fuzz clean install
+.PHONY: test-accuracy all build setup run demo test test-unit bench fuzz clean install
 
 all: build
 
@@ -23,8 +23,14 @@ demo: setup build
 test: setup build
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
-	ctest --preset default -j 2 --timeout 900
+	ctest --preset default -j 2 --timeout 900 -LE accuracy
 	ctest --preset asan -j 2 --timeout 900
+
+# Speech-accuracy measurements on real calls (the offline receptionist's
+# callback-number rate): slow and sensitive to machine load, so kept out of
+# `make test`; see docs/playbooks.md.
+test-accuracy: setup build
+	ctest --preset default --timeout 1500 -L accuracy --output-on-failure
 
 bench: setup build
 	bench/run.sh
