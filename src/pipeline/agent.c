@@ -195,6 +195,8 @@ struct agent {
 	unsigned tts_jobs;           /* queued or running                  */
 	bool hangup_after;
 	bool bot_speaking;
+	bool quiet;                  /* an operator has the call: say
+					nothing, answer nothing         */
 	/* turn bookkeeping (wall ms) */
 	struct {
 		uint32_t id;
@@ -370,7 +372,7 @@ static int speak(struct agent *a, const char *text, int flags)
 	char *norm;
 	int err;
 
-	if (!text || !*text)
+	if (!text || !*text || a->quiet)
 		return 0;
 	norm = mem_zalloc(TEXT_MAX, NULL);
 	if (!norm)
@@ -569,6 +571,8 @@ static void turn_submit(struct agent *a, enum brain_input kind,
 	char *joined = NULL;
 	int err;
 
+	if (a->quiet)
+		return;   /* an operator answers: no brain turn */
 	tmr_cancel(&a->tmr_filler);
 	if (kind == BRAIN_SPEECH && a->pending && !a->reply_started &&
 	    a->pending_kind == BRAIN_SPEECH) {
@@ -738,7 +742,10 @@ static void dtmf_flush(struct agent *a)
 	a->t.transcript = wall_ms();
 	str_ncpy(a->t.transcript_text, "(keypad)",
 		 sizeof(a->t.transcript_text));
-	screen_submit(a, BRAIN_DTMF, a->dtmf, NULL);
+	if (a->quiet)
+		turn_report(a);   /* the operator answers keys too */
+	else
+		screen_submit(a, BRAIN_DTMF, a->dtmf, NULL);
 	memset(a->dtmf, 0, sizeof(a->dtmf));
 }
 
@@ -785,6 +792,13 @@ static void brain_process(struct proc *p, struct frame *f, enum frame_dir d)
 
 	a->audio_path = NULL;
 	tmr_cancel(&a->tmr_filler);
+	if (a->quiet) {
+		/* an operator has the call: the caller's words are recorded
+		 * (the turn record), no brain answers them */
+		turn_report(a);
+		mem_deref(audio);
+		return;
+	}
 	if (!*f->text) {
 		/* nothing heard: a turn a barge-in cut short is still owed
 		 * its answer */
@@ -1262,7 +1276,7 @@ static void reprompt_tmr_handler(void *arg)
 	struct agent *a = arg;
 
 	if (a->in_speech || agent_speaking(a) || a->stt_busy ||
-	    a->in_flight)
+	    a->in_flight || a->quiet)
 		return;
 	if (a->reprompts >= cfg.reprompt_max) {
 		log_info(MOD, a->callid, "caller silent: saying goodbye");
@@ -1274,11 +1288,19 @@ static void reprompt_tmr_handler(void *arg)
 }
 
 
+static void hangup_tmr_handler(void *arg);
+
+
 static void max_tmr_handler(void *arg)
 {
 	struct agent *a = arg;
 
 	log_info(MOD, a->callid, "maximum call duration reached");
+	if (a->quiet) {
+		/* nobody would say the closing line: end it now */
+		tmr_start(&a->tmr_hangup, 0, hangup_tmr_handler, a);
+		return;
+	}
 	pipeline_interrupt(a->pl);
 	a->port->flush(a->portarg, 20);
 	say(a, prompt("closing"), SAY_HANGUP);
@@ -1371,7 +1393,7 @@ static void track_speaking(struct agent *a)
 		if (!a->in_flight || a->reply_started)
 			turn_report(a);
 		agent_check_hangup(a);
-		if (cfg.reprompt_secs && !a->closing)
+		if (cfg.reprompt_secs && !a->closing && !a->quiet)
 			tmr_start(&a->tmr_reprompt,
 				  cfg.reprompt_secs * 1000ull,
 				  reprompt_tmr_handler, a);
@@ -1482,6 +1504,43 @@ void agent_start(struct agent *a)
 			str_ncpy(text, g, sizeof(text));
 		say(a, text, 0);
 	}
+}
+
+
+void agent_set_quiet(struct agent *a, bool quiet)
+{
+	if (!a || a->closing || a->quiet == quiet)
+		return;
+	a->quiet = quiet;
+	if (!quiet) {
+		log_info(MOD, a->callid, "the operator released the call: "
+			 "the agent answers again");
+		if (cfg.reprompt_secs)
+			tmr_start(&a->tmr_reprompt,
+				  cfg.reprompt_secs * 1000ull,
+				  reprompt_tmr_handler, a);
+		return;
+	}
+	log_info(MOD, a->callid, "an operator speaks on the call: the agent "
+		 "is quiet");
+	tmr_cancel(&a->tmr_filler);
+	tmr_cancel(&a->tmr_reprompt);
+	tmr_cancel(&a->tmr_barge);
+	screen_turn_drop(a);
+	/* what is being said stops; the turn in flight and its late
+	 * replies are dropped */
+	pipeline_interrupt(a->pl);
+	a->port->flush(a->portarg, 20);
+	brain_cancel(a);
+	a->pending = mem_deref(a->pending);
+	a->hangup_after = false;
+	a->bot_speaking = false;
+}
+
+
+bool agent_quiet_settled(const struct agent *a)
+{
+	return a && a->quiet && !a->tts_jobs;
 }
 
 

@@ -82,6 +82,14 @@ void agent_say(struct agent *a, const char *text);
 /* End the call through the port now (the hang_up tool when there is no
  * SIP call, as in `agentline pipeline`); from a timer. */
 void agent_hangup(struct agent *a);
+/* Take-over by voice (control centre): quiet = stop speaking now (queued
+ * audio flushed), drop the turn in flight, replies, fillers and
+ * reprompts, keep transcribing (turns are recorded, no brain answers
+ * them); false hands the call back. */
+void agent_set_quiet(struct agent *a, bool quiet);
+/* Quiet and no synthesis job left running: nothing of ours can reach the
+ * playout queue any more, so another producer may use it. */
+bool agent_quiet_settled(const struct agent *a);
 /* Is anything still to be said (TTS busy or audio queued)? */
 bool agent_speaking(const struct agent *a);
 /* Nothing in flight: not hearing a turn, not recognising, not thinking,

@@ -32,6 +32,7 @@ struct app {
 	size_t pos;
 	double phase, step;
 	bool done;
+	bool quiet;               /* an operator speaks (take-over)      */
 };
 
 /* the preloaded playback file, shared by all calls */
@@ -114,6 +115,8 @@ static void audio_handler(const int16_t *pcm, size_t n, uint64_t ts_ms,
 	struct app *app = arg;
 	int16_t buf[AUDIO_FRAME_SAMPLES];
 
+	if (app->quiet && app->kind != APP_AGENT)
+		return;   /* an operator has the line */
 	switch (app->kind) {
 
 	case APP_AGENT:
@@ -229,6 +232,31 @@ int app_say(struct call *call, const char *text)
 		return ENOTSUP;
 	agent_say(app->agent, text);
 	return 0;
+}
+
+
+int app_set_quiet(struct call *call, bool quiet)
+{
+	struct app *app = call_appstate(call);
+
+	if (!app)
+		return ENOENT;
+	if (app->kind == APP_AGENT)
+		agent_set_quiet(app->agent, quiet);
+	else if (quiet)
+		mstream_flush(app->ms, 20);
+	app->quiet = quiet;
+	return 0;
+}
+
+
+bool app_quiet_settled(const struct call *call)
+{
+	const struct app *app = call_appstate(call);
+
+	if (!app || !app->quiet)
+		return false;
+	return app->kind != APP_AGENT || agent_quiet_settled(app->agent);
 }
 
 

@@ -6,6 +6,8 @@
 #ifndef AGENTLINE_APP_H
 #define AGENTLINE_APP_H
 
+#include <stdbool.h>
+
 /* Validate the spec and preload what it needs (the WAV). */
 int  app_init(const char *spec);
 void app_close(void);
@@ -14,5 +16,13 @@ struct call;
 /* Operator speech (API, agent WebSocket): say text on the call now,
  * outside a turn.  ENOTSUP unless the call runs the agent. */
 int  app_say(struct call *call, const char *text);
+
+/* Take-over by voice: the app stops talking (agent_set_quiet) while an
+ * operator's audio is played into the call; false hands it back.
+ * ENOENT if nothing answers the call. */
+int  app_set_quiet(struct call *call, bool quiet);
+/* Quiet and nothing of the app's can reach the call's playout queue any
+ * more: the operator's audio may go in (one producer at a time). */
+bool app_quiet_settled(const struct call *call);
 
 #endif

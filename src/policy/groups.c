@@ -635,6 +635,19 @@ bool policy_groups_find(const struct policy_groups *g, const char *name,
 }
 
 
+/* The i-th group in file order (softphone group list); false past the
+ * end. */
+bool policy_groups_at(const struct policy_groups *g, size_t i,
+		      struct caller_class *cls)
+{
+	if (!g || i >= g->n)
+		return false;
+	if (cls)
+		fill(g, i, cls);
+	return true;
+}
+
+
 bool policy_groups_tool_allowed(const struct policy_groups *g,
 				const char *group, const char *tool)
 {

@@ -612,6 +612,77 @@ int policy_call_alloc(struct policy_call **pcp,
 }
 
 
+bool policy_group_at(size_t i, struct caller_class *cls)
+{
+	struct caller_class tmp;
+
+	if (!pol.groups) {
+		/* nothing configured: the built-in receptionist only */
+		if (i)
+			return false;
+		if (cls) {
+			memset(cls, 0, sizeof(*cls));
+			cls->group = "receptionist";
+			cls->persona = "receptionist";
+			cls->channel = "phone";
+		}
+		return true;
+	}
+	if (!policy_groups_at(pol.groups, i, cls ? cls : &tmp))
+		return false;
+	if (cls)
+		cls->number = NULL;
+	return true;
+}
+
+
+int policy_call_alloc_group(struct policy_call **pcp, const char *group)
+{
+	struct caller_class cls, best;
+	struct policy_call *pc;
+	bool found = false;
+
+	if (!pcp)
+		return EINVAL;
+	memset(&best, 0, sizeof(best));
+	for (size_t i = 0; policy_group_at(i, &cls); i++) {
+		if (group && *group) {
+			if (strcmp(cls.group, group))
+				continue;
+			if (cls.declined)
+				return EPERM;
+			best = cls;
+			found = true;
+			break;
+		}
+		if (cls.declined)
+			continue;
+		if (!found || cls.privilege > best.privilege) {
+			best = cls;
+			found = true;
+		}
+	}
+	if (!found)
+		return ENOENT;
+
+	pc = mem_zalloc(sizeof(*pc), call_destructor);
+	if (!pc)
+		return ENOMEM;
+	str_ncpy(pc->callid, "-", sizeof(pc->callid));
+	tmr_init(&pc->tmr_await);
+	pc->confirmed_tool = -1;
+	pc->await_tool = -1;
+	/* strings of pol.groups (or constants): they outlive the call */
+	pc->cls = best;
+	pc->cls.number = NULL;
+	pc->cls.redacted[0] = '\0';
+	if (!pol.up)
+		pc->cls.privilege = 0;
+	*pcp = pc;
+	return 0;
+}
+
+
 const struct caller_class *policy_call_class(const struct policy_call *pc)
 {
 	return pc ? &pc->cls : NULL;
@@ -767,6 +838,18 @@ int gate_check(struct policy_call *pc, const char *tool, const char *target,
 		return EPERM;
 	}
 	return 0;
+}
+
+
+bool gate_offered(const struct policy_call *pc, const char *tool)
+{
+	const char *cat;
+
+	if (!pc)
+		return false;
+	cat = gate_decide((struct policy_call *)(uintptr_t)pc,
+			  tool_index(tool));
+	return !cat || !strcmp(cat, "rate_limited");
 }
 
 

@@ -48,6 +48,15 @@ int  policy_call_alloc(struct policy_call **pcp,
 		       const struct sip_msg *invite_or_NULL,
 		       const char *remote_number, bool outbound);
 const struct caller_class *policy_call_class(const struct policy_call *pc);
+/* The control centre's softphone: the signed-in owner calls in a caller
+ * group they chose (not from a number).  group NULL or "" = the
+ * highest-privilege group that is not declined.  No passphrase/PIN (the
+ * control token signed them in).  ENOENT unknown group, EPERM a declined
+ * one. */
+int  policy_call_alloc_group(struct policy_call **pcp, const char *group);
+/* The i-th caller group (i from 0), false past the end; for the
+ * softphone's group list. */
+bool policy_group_at(size_t i, struct caller_class *cls);
 /* Set the call id used in logs and events (default "-"). */
 void policy_call_set_id(struct policy_call *pc, const char *callid);
 
@@ -68,6 +77,11 @@ extern const char *const policy_tools[];
  * category (never the target) and emitted as event "gate". */
 int  gate_check(struct policy_call *pc, const char *tool, const char *target,
 		const char **categoryp);
+/* Would the gate let this call use `tool` at all (its level, the group's
+ * allowed_tools, degraded, the action configured)?  Targets, the blind
+ * transfer's confirmation and rate limits are left to gate_check; no
+ * event, no log.  For the tool list offered to a model. */
+bool gate_offered(const struct policy_call *pc, const char *tool);
 /* Count an executed IRREVERSIBLE action for the rate limits (and use up a
  * blind-transfer confirmation). */
 void gate_commit(struct policy_call *pc, const char *tool);
@@ -155,6 +169,9 @@ const char *policy_groups_country(const struct policy_groups *g);
 /* Group by name, privilege and allowed tools (NULL list = all tools). */
 bool policy_groups_find(const struct policy_groups *g, const char *name,
 			struct caller_class *cls);
+/* The i-th group in file order, false past the end. */
+bool policy_groups_at(const struct policy_groups *g, size_t i,
+		      struct caller_class *cls);
 bool policy_groups_tool_allowed(const struct policy_groups *g,
 				const char *group, const char *tool);
 

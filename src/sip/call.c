@@ -43,6 +43,10 @@ struct call {
 	void *auth_arg;
 	struct xfer *xfer;        /* transfer in progress                */
 	struct policy_call *policy;   /* caller class, gate state         */
+	/* softphone (call_accept_local): no sipsess */
+	bool local;
+	call_local_bye_h *byeh;
+	void *bye_arg;
 };
 
 static void xfer_drop(struct call *call);
@@ -208,6 +212,12 @@ static void call_close(struct call *call, const char *reason, bool send_bye)
 	tmr_cancel(&call->tmr_ring);
 	app_detach(call);
 	xfer_drop(call);
+	if (call->local && call->byeh) {
+		call_local_bye_h *h = call->byeh;
+
+		call->byeh = NULL;
+		h(call->end_reason, call->bye_arg);
+	}
 	if (!send_bye) {
 		/* the session is already over: don't let deref send BYE */
 		call->sess = mem_deref(call->sess);
@@ -672,6 +682,66 @@ int call_accept(struct call **callp, const struct sip_msg *msg,
 }
 
 
+bool call_is_local(const struct call *call)
+{
+	return call && call->local;
+}
+
+
+int call_accept_local(struct call **callp, struct mbuf *offer,
+		      struct mbuf **answerp, const struct call_params *prm,
+		      const char *caller_name, call_local_bye_h *byeh,
+		      void *arg)
+{
+	const struct caller_class *cc;
+	struct call *call = NULL;
+	const char *reason = NULL;
+	char grp[80], who[80];
+	uint16_t scode = 0;
+	int err;
+
+	if (!callp || !offer || !answerp || !prm)
+		return EINVAL;
+	err = call_alloc(&call, prm, false);
+	if (err)
+		return err;
+	call->local = true;
+
+	cc = policy_call_class(call->policy);
+	events_esc(who, sizeof(who), caller_name ? caller_name :
+		   "control centre");
+	events_esc(grp, sizeof(grp), cc ? cc->group : "");
+	log_info(MOD, call->id, "incoming softphone call (WebRTC) from the "
+		 "control centre: group %s (level %d)", cc ? cc->group : "-",
+		 cc ? cc->privilege : 0);
+	events_emit("call_incoming", call->id, ",\"transport\":\"webrtc\","
+		    "\"direction\":\"inbound\",\"caller\":\"%s\","
+		    "\"group\":\"%s\",\"privilege\":%d,"
+		    "\"channel\":\"webrtc\"", who, grp,
+		    cc ? cc->privilege : 0);
+
+	err = mstream_offer_decode(call->ms, offer, answerp, &scode,
+				   &reason);
+	if (err) {
+		log_info(MOD, call->id, "softphone offer refused: %u %s",
+			 scode, reason ? reason : "media error");
+		events_emit("call_rejected", call->id,
+			    ",\"code\":%u,\"reason\":\"%s\"", scode,
+			    reason ? reason : "media error");
+		mem_deref(call);
+		return err;
+	}
+
+	call->byeh = byeh;
+	call->bye_arg = arg;
+	list_append(&calls, &call->le, call);
+	call->state = CALL_STATE_ESTABLISHED;
+	media_started(call);
+	*callp = call;
+	return 0;
+}
+
+
 static void ring_tmr_handler(void *arg)
 {
 	struct call *call = arg;
@@ -812,6 +882,8 @@ int call_hold(struct call *call, bool hold)
 
 	if (!call)
 		return EINVAL;
+	if (call->local)
+		return ENOTSUP;
 	if (call->closing || call->state != CALL_STATE_ESTABLISHED ||
 	    !call->sess)
 		return ENOTCONN;
@@ -1099,6 +1171,8 @@ static int xfer_alloc(struct xfer **xp, struct call *call, const char *target,
 
 	if (!call || !target || !*target)
 		return EINVAL;
+	if (call->local)
+		return ENOTSUP;
 	if (call->closing || call->state != CALL_STATE_ESTABLISHED ||
 	    !call->sess)
 		return ENOTCONN;

@@ -10,6 +10,7 @@
 #include "sip/ua.h"
 
 struct sip_msg;
+struct mbuf;
 struct mstream;
 struct mstream_cfg;
 struct policy_call;
@@ -40,6 +41,22 @@ int  call_connect(struct call **callp, const char *to_uri,
 		  const char *cuser, const char *route,
 		  void *auth_arg, const struct call_params *prm,
 		  call_outcome_h *outcomeh, void *arg);
+
+/* The control centre's softphone: a call signalled over the API
+ * WebSocket, not SIP.  offer: the browser's SDP; *answerp: ours.  The
+ * call runs prm->app like a SIP call, appears in call_find/foreach,
+ * events (call_incoming with channel "webrtc"), the store and the API.
+ * byeh is called once when the call ends from our side (agent hang_up,
+ * API hangup, max duration, media failure) and also, with "remote_bye",
+ * after call_hangup() for the page's own "hangup".  SIP-only actions
+ * (hold, transfers) return ENOTSUP; call_send_dtmf works (RFC 4733). */
+typedef void (call_local_bye_h)(const char *reason, void *arg);
+int  call_accept_local(struct call **callp, struct mbuf *offer,
+		       struct mbuf **answerp, const struct call_params *prm,
+		       const char *caller_name, call_local_bye_h *byeh,
+		       void *arg);
+/* A softphone call (no SIP session)? */
+bool call_is_local(const struct call *call);
 
 /* Hang up with BYE (or CANCEL / 480 before answer). */
 void call_hangup(struct call *call, const char *reason);
