@@ -63,6 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)codec_decode(cs[i], p, len, pcm, &n);
 			if (flags & 2)
 				(void)codec_conceal(cs[i], pcm);
+			if (flags & 4)
+				(void)codec_conceal_fec(cs[i], p, len, pcm);
 		}
 
 		(void)dtmf_rx_packet(rx, (uint32_t)seq * 160, marker, p, len);

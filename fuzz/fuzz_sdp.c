@@ -10,6 +10,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 
+static const char fingerprint[] = "sha-256 "
+	"00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:"
+	"00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF";
+
+
 static void answer(struct mbuf *mb, enum srtp_mode mode)
 {
 	struct sdp_session *sess = NULL;
@@ -21,8 +26,11 @@ static void answer(struct mbuf *mb, enum srtp_mode mode)
 	uint16_t scode = 0;
 
 	memset(&res, 0, sizeof(res));
+	memset(&prefs, 0, sizeof(prefs));
 	(void)sdpneg_prefs_parse(&prefs, "PCMA,G722,PCMU");
 	prefs.srtp = mode;
+	prefs.fingerprint = fingerprint;   /* WebRTC offers are answered */
+	prefs.ssrc = 0x12345678;
 	(void)sa_set_str(&laddr, "::1", 20000);
 	mb->pos = 0;
 	if (0 == sdpneg_answer(&sess, &ans, &laddr, &prefs, mb, false, &res,
@@ -33,7 +41,7 @@ static void answer(struct mbuf *mb, enum srtp_mode mode)
 }
 
 
-static void as_answer(struct mbuf *mb)
+static void as_answer(struct mbuf *mb, bool webrtc)
 {
 	struct sdp_session *sess = NULL;
 	struct mbuf *offer = NULL;
@@ -42,8 +50,11 @@ static void as_answer(struct mbuf *mb)
 	struct sa laddr;
 
 	memset(&res, 0, sizeof(res));
+	memset(&prefs, 0, sizeof(prefs));
 	(void)sdpneg_prefs_parse(&prefs, "G722,PCMU,PCMA");
 	prefs.srtp = SRTP_OPTIONAL;
+	prefs.webrtc = webrtc;
+	prefs.fingerprint = fingerprint;
 	(void)sa_set_str(&laddr, "127.0.0.1", 20000);
 	if (sdpneg_offer(&sess, &offer, &laddr, &prefs, &res))
 		return;
@@ -73,7 +84,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	answer(mb, SRTP_OFF);
 	answer(mb, SRTP_OPTIONAL);
 	answer(mb, SRTP_MANDATORY);
-	as_answer(mb);
+	as_answer(mb, false);
+	as_answer(mb, true);
 
 	mem_deref(mb);
 	return 0;

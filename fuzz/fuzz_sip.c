@@ -48,6 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint16_t scode = 0;
 
 			memset(&res, 0, sizeof(res));
+			memset(&prefs, 0, sizeof(prefs));
 			(void)sdpneg_prefs_parse(&prefs, "G722,PCMU,PCMA");
 			prefs.srtp = SRTP_OPTIONAL;
 			(void)sa_set_str(&laddr, "127.0.0.1", 10000);

@@ -13,6 +13,15 @@
  * advanced during a loss, which is what most endpoints do as well.
  * (spandsp's plc is not used: its plc_fillin memcpy()s overlapping
  * buffers, which ASan rightly reports.)
+ *
+ * Opus (RFC 7587) runs at 16 kHz inside libopus: the RTP clock is 48 kHz
+ * (960 per 20 ms frame) whatever the internal rate, and a mono 16 kHz
+ * decoder takes any Opus stream, stereo included (libopus downmixes).
+ * Our encoder sends mono wideband speech with in-band FEC (LBRR); a
+ * single loss is rebuilt from the FEC copy in the next packet
+ * (codec_conceal_fec), longer losses use libopus's own concealment. A
+ * sender using DTX simply sends nothing: that is a gap, not a loss, and
+ * the stream plays silence for it.
  */
 #include <errno.h>
 #include <string.h>
@@ -21,6 +30,7 @@
 #include <spandsp/telephony.h>
 #include <spandsp/g722.h>
 #include <speex/speex_resampler.h>
+#include <opus.h>
 #include "media/codec.h"
 
 enum {
@@ -32,6 +42,10 @@ enum {
 	PLC_WINDOW = 160,                       /* correlation window */
 	PLC_FADE_FRAMES = 5,                    /* 100 ms to silence */
 	PLC_XFADE = 48,                         /* 3 ms fade back in */
+	OPUS_BITRATE = 24000,                   /* wideband speech + LBRR */
+	OPUS_COMPLEXITY = 5,
+	OPUS_LOSS_PERC = 10,                    /* what LBRR is sized for */
+	OPUS_MAX_FRAME = AUDIO_SRATE * 120 / 1000, /* 120 ms packet */
 };
 
 struct codec_state {
@@ -45,6 +59,10 @@ struct codec_state {
 	SpeexResamplerState *down;              /* 16k -> 8k, encoder */
 	SpeexResamplerState *up;                /* 8k -> 16k, decoder */
 
+	/* Opus */
+	OpusEncoder *opus_enc;
+	OpusDecoder *opus_dec;
+
 	/* concealment */
 	int16_t hist[PLC_HIST];                 /* last decoded output */
 	size_t hist_n;                          /* valid samples in hist */
@@ -57,6 +75,7 @@ static const struct codec_info codecs[CODEC_COUNT] = {
 	{CODEC_G722, "G722", 9, 8000, 16000, 160},
 	{CODEC_PCMU, "PCMU", 0, 8000,  8000, 160},
 	{CODEC_PCMA, "PCMA", 8, 8000,  8000, 160},
+	{CODEC_OPUS, "opus", 111, 48000, 48000, 960},
 };
 
 
@@ -95,6 +114,36 @@ static void destructor(void *arg)
 		speex_resampler_destroy(cs->down);
 	if (cs->up)
 		speex_resampler_destroy(cs->up);
+	if (cs->opus_enc)
+		opus_encoder_destroy(cs->opus_enc);
+	if (cs->opus_dec)
+		opus_decoder_destroy(cs->opus_dec);
+}
+
+
+static int opus_setup(struct codec_state *cs)
+{
+	int oerr;
+
+	cs->opus_enc = opus_encoder_create(AUDIO_SRATE, 1,
+					   OPUS_APPLICATION_VOIP, &oerr);
+	if (!cs->opus_enc)
+		return ENOMEM;
+	cs->opus_dec = opus_decoder_create(AUDIO_SRATE, 1, &oerr);
+	if (!cs->opus_dec)
+		return ENOMEM;
+
+	oerr  = opus_encoder_ctl(cs->opus_enc, OPUS_SET_BITRATE(OPUS_BITRATE));
+	oerr |= opus_encoder_ctl(cs->opus_enc,
+				 OPUS_SET_COMPLEXITY(OPUS_COMPLEXITY));
+	oerr |= opus_encoder_ctl(cs->opus_enc, OPUS_SET_INBAND_FEC(1));
+	oerr |= opus_encoder_ctl(cs->opus_enc,
+				 OPUS_SET_PACKET_LOSS_PERC(OPUS_LOSS_PERC));
+	oerr |= opus_encoder_ctl(cs->opus_enc,
+				 OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE));
+	oerr |= opus_encoder_ctl(cs->opus_enc, OPUS_SET_DTX(0));
+
+	return oerr == OPUS_OK ? 0 : EINVAL;
 }
 
 
@@ -130,6 +179,10 @@ int codec_state_alloc(struct codec_state **csp, const struct codec_info *ci)
 					      RESAMPLE_QUALITY, &serr);
 		if (!cs->down || !cs->up)
 			err = ENOMEM;
+		break;
+
+	case CODEC_OPUS:
+		err = opus_setup(cs);
 		break;
 
 	default:
@@ -207,6 +260,17 @@ int codec_encode(struct codec_state *cs, const int16_t *pcm,
 				out[i] = g711_pcm2alaw(nb[i]);
 		}
 		*lenp = G711_FRAME;
+		return 0;
+
+	case CODEC_OPUS:
+		n = opus_encode(cs->opus_enc, pcm, AUDIO_FRAME_SAMPLES, out,
+				(opus_int32)(*lenp > CODEC_MAX_PAYLOAD ?
+					     CODEC_MAX_PAYLOAD : *lenp));
+		if (n == OPUS_BUFFER_TOO_SMALL)
+			return EOVERFLOW;
+		if (n <= 0)
+			return EPROTO;
+		*lenp = (size_t)n;
 		return 0;
 
 	default:
@@ -305,6 +369,30 @@ static void plc_recover(struct codec_state *cs, int16_t *pcm, size_t n)
 }
 
 
+static int opus_dec(struct codec_state *cs, const uint8_t *in, size_t len,
+		    int16_t *pcm, size_t *np)
+{
+	int n;
+
+	if (!in || len == 0 || len > CODEC_MAX_PAYLOAD)
+		return EBADMSG;
+
+	n = opus_packet_get_nb_samples(in, (opus_int32)len, AUDIO_SRATE);
+	if (n <= 0 || n > OPUS_MAX_FRAME)
+		return EBADMSG;
+	if (*np < (size_t)n)
+		return EOVERFLOW;
+
+	n = opus_decode(cs->opus_dec, in, (opus_int32)len, pcm, n, 0);
+	if (n < 0)
+		return EBADMSG;
+
+	*np = (size_t)n;
+	cs->n_lost = 0;
+	return 0;
+}
+
+
 int codec_decode(struct codec_state *cs, const uint8_t *in, size_t len,
 		 int16_t *pcm, size_t *np)
 {
@@ -313,6 +401,9 @@ int codec_decode(struct codec_state *cs, const uint8_t *in, size_t len,
 
 	if (!cs || !pcm || !np)
 		return EINVAL;
+
+	if (cs->ci->id == CODEC_OPUS)
+		return opus_dec(cs, in, len, pcm, np);
 
 	/* Both codecs give 2 samples at 16 kHz per payload byte, so any
 	 * whole ptime (10, 20, 30 ms ...) is accepted. */
@@ -361,6 +452,17 @@ int codec_conceal(struct codec_state *cs, int16_t *pcm)
 	if (!cs || !pcm)
 		return EINVAL;
 
+	if (cs->ci->id == CODEC_OPUS) {
+		int n = opus_decode(cs->opus_dec, NULL, 0, pcm,
+				    AUDIO_FRAME_SAMPLES, 0);
+		if (n != AUDIO_FRAME_SAMPLES) {
+			memset(pcm, 0, AUDIO_FRAME_SAMPLES * sizeof(int16_t));
+			return n < 0 ? EPROTO : 0;
+		}
+		++cs->n_lost;
+		return 0;
+	}
+
 	if (cs->hist_n < PLC_HIST || cs->n_lost >= PLC_FADE_FRAMES) {
 		memset(pcm, 0, AUDIO_FRAME_SAMPLES * sizeof(int16_t));
 		cs->n_lost = PLC_FADE_FRAMES;
@@ -376,5 +478,30 @@ int codec_conceal(struct codec_state *cs, int16_t *pcm)
 		  plc_gain(cs->n_lost + 1));
 	++cs->n_lost;
 
+	return 0;
+}
+
+
+int codec_conceal_fec(struct codec_state *cs, const uint8_t *next,
+		      size_t len, int16_t *pcm)
+{
+	int n;
+
+	if (!cs || !pcm)
+		return EINVAL;
+
+	if (cs->ci->id != CODEC_OPUS || !next || !len ||
+	    len > CODEC_MAX_PAYLOAD)
+		return codec_conceal(cs, pcm);
+
+	/* decode_fec=1 rebuilds the previous frame from the LBRR data of
+	 * this packet (libopus conceals when there is none) and leaves the
+	 * packet itself to be decoded normally next tick */
+	n = opus_decode(cs->opus_dec, next, (opus_int32)len, pcm,
+			AUDIO_FRAME_SAMPLES, 1);
+	if (n != AUDIO_FRAME_SAMPLES)
+		return codec_conceal(cs, pcm);
+
+	++cs->n_lost;
 	return 0;
 }

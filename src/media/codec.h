@@ -1,9 +1,11 @@
 /*
- * codec.h  Audio codecs for RTP (G.722, PCMU, PCMA) behind one interface.
+ * codec.h  Audio codecs for RTP (G.722, PCMU, PCMA, Opus) behind one
+ *          interface.
  *
  * The pipeline side always sees 20 ms frames of 16-bit PCM at 16 kHz
  * (AUDIO_FRAME_SAMPLES samples); a codec_state converts to and from the
- * codec's own rate (speexdsp resampler for G.711's 8 kHz).
+ * codec's own rate (speexdsp resampler for G.711's 8 kHz; libopus runs at
+ * 16 kHz natively while its RTP clock stays 48 kHz, RFC 7587).
  * A codec_state belongs to one call and is used by one thread at a time.
  */
 #ifndef AGENTLINE_CODEC_H
@@ -24,13 +26,16 @@ enum codec_id {
 	CODEC_G722 = 0,
 	CODEC_PCMU,
 	CODEC_PCMA,
+	CODEC_OPUS,            /* dynamic pt: the negotiated one is in
+				  sdpneg_result                        */
 	CODEC_COUNT
 };
 
 struct codec_info {
 	enum codec_id id;
-	const char *name;      /* SDP encoding name: "G722", "PCMU", "PCMA" */
-	int pt;                /* static payload type                       */
+	const char *name;      /* SDP encoding name: "G722", "PCMU", "PCMA",
+				  "opus"                                */
+	int pt;                /* static (or default dynamic) payload type  */
 	uint32_t clock;        /* RTP clock rate (8000 for G.722, RFC 3551) */
 	uint32_t srate;        /* real sample rate of the codec             */
 	uint32_t ts_per_frame; /* RTP timestamp increment per 20 ms frame   */
@@ -54,5 +59,10 @@ int  codec_decode(struct codec_state *cs, const uint8_t *in, size_t len,
 		  int16_t *pcm, size_t *np);
 /* Produce one concealment frame (AUDIO_FRAME_SAMPLES) for a lost packet. */
 int  codec_conceal(struct codec_state *cs, int16_t *pcm);
+/* Like codec_conceal, for a single lost packet when the next one (next,
+ * len) is already here: Opus decodes the in-band FEC copy it carries
+ * (falling back to its PLC when it has none); other codecs conceal. */
+int  codec_conceal_fec(struct codec_state *cs, const uint8_t *next,
+		       size_t len, int16_t *pcm);
 
 #endif

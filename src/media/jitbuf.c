@@ -257,6 +257,27 @@ enum jitbuf_res jitbuf_get(struct jitbuf *jb, uint8_t *buf, size_t *lenp)
 }
 
 
+int jitbuf_peek(const struct jitbuf *jb, uint8_t *buf, size_t *lenp)
+{
+	const struct slot *s;
+
+	if (!jb || !buf || !lenp)
+		return EINVAL;
+	if (!jb->playing || !jb->st.depth)
+		return ENOENT;
+
+	s = slot_at(jb, 0);
+	if (!s->used)
+		return ENOENT;
+	if (*lenp < s->len)
+		return EOVERFLOW;
+
+	memcpy(buf, s->payload, s->len);
+	*lenp = s->len;
+	return 0;
+}
+
+
 void jitbuf_flush(struct jitbuf *jb)
 {
 	if (!jb)

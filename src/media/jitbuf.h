@@ -35,6 +35,10 @@ int  jitbuf_put(struct jitbuf *jb, uint16_t seq, uint32_t ts,
 /* Called once per 20 ms tick. On JITBUF_FRAME copies the payload into
  * buf (room *lenp) and sets *lenp. */
 enum jitbuf_res jitbuf_get(struct jitbuf *jb, uint8_t *buf, size_t *lenp);
+/* Copy the packet the next jitbuf_get would return, without taking it:
+ * after JITBUF_LOST, Opus rebuilds the lost frame from the FEC copy in
+ * the next packet. ENOENT when that packet is not here. */
+int  jitbuf_peek(const struct jitbuf *jb, uint8_t *buf, size_t *lenp);
 void jitbuf_flush(struct jitbuf *jb);
 void jitbuf_stats(const struct jitbuf *jb, struct jitbuf_stats *st);
 

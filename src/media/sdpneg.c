@@ -1,9 +1,24 @@
 /*
  * sdpneg.c  SDP offer/answer for one audio stream.
+ *
+ * WebRTC-style SDP rides on the same libre session: the audio m-line
+ * takes UDP/TLS/RTP/SAVPF as a further protocol, and the ICE/DTLS
+ * attributes are plain session and media attributes (what Chrome needs
+ * in an answer is listed in ../shared/notes/WEBRTC.md, item 7). libre
+ * declines other m-lines with port 0 but writes nothing else for them;
+ * a BUNDLE peer wants their a=mid back, which add_declined_mids does.
  */
 #include <string.h>
 #include <re.h>
 #include "media/sdpneg.h"
+
+const char sdpneg_proto_webrtc[] = "UDP/TLS/RTP/SAVPF";
+
+enum {
+	ICE_PRIO_HOST  = 2130706431,  /* RFC 8445 5.1.2.1, type pref 126 */
+	ICE_PRIO_SRFLX = 1694498815,  /* type pref 100 */
+	MAX_MLINES = 16,              /* declined m-lines we give a=mid */
+};
 
 static const char *suite_name(enum srtp_suite s)
 {
@@ -50,9 +65,27 @@ int sdpneg_prefs_parse(struct sdpneg_prefs *prefs, const char *codecs)
 }
 
 
+/* WebRTC: Opus first, then the configured codecs in their order. */
+static void webrtc_prefs(struct sdpneg_prefs *out,
+			 const struct sdpneg_prefs *in)
+{
+	*out = *in;
+	out->codecc = 0;
+	out->codecv[out->codecc++] = CODEC_OPUS;
+	for (size_t i = 0; i < in->codecc && out->codecc < CODEC_COUNT; i++) {
+		if (in->codecv[i] != CODEC_OPUS)
+			out->codecv[out->codecc++] = in->codecv[i];
+	}
+}
+
+
+/* only: the answer's one codec, with telephone-event at its clock (RFC
+ * 4733 events share the audio's timestamps); NULL: every codec and an
+ * event format for each clock in use. */
 static int add_formats(struct sdp_media *m, const struct sdpneg_prefs *prefs,
 		       const struct codec_info *only)
 {
+	bool te8k = false, te48k = false;
 	char id[8];
 	int err = 0;
 
@@ -61,12 +94,33 @@ static int add_formats(struct sdp_media *m, const struct sdpneg_prefs *prefs,
 		if (!ci || (only && only != ci))
 			continue;
 		re_snprintf(id, sizeof(id), "%d", ci->pt);
-		err |= sdp_format_add(NULL, m, false, id, ci->name, ci->clock,
-				      1, NULL, NULL, NULL, false, NULL);
+		if (ci->id == CODEC_OPUS) {
+			/* RFC 7587: always "/2"; we send mono, take both */
+			err |= sdp_format_add(NULL, m, false, id, ci->name,
+					      ci->clock, 2, NULL, NULL, NULL,
+					      false,
+					      "minptime=10;useinbandfec=1");
+			te48k = true;
+		}
+		else {
+			err |= sdp_format_add(NULL, m, false, id, ci->name,
+					      ci->clock, 1, NULL, NULL, NULL,
+					      false, NULL);
+			te8k = true;
+		}
 	}
-	re_snprintf(id, sizeof(id), "%d", SDPNEG_TE_PT);
-	err |= sdp_format_add(NULL, m, false, id, "telephone-event", 8000, 1,
-			      NULL, NULL, NULL, false, "0-15");
+	if (te48k) {
+		re_snprintf(id, sizeof(id), "%d", SDPNEG_TE48_PT);
+		err |= sdp_format_add(NULL, m, false, id, "telephone-event",
+				      48000, 1, NULL, NULL, NULL, false,
+				      "0-15");
+	}
+	if (te8k || !te48k) {
+		re_snprintf(id, sizeof(id), "%d", SDPNEG_TE_PT);
+		err |= sdp_format_add(NULL, m, false, id, "telephone-event",
+				      8000, 1, NULL, NULL, NULL, false,
+				      "0-15");
+	}
 	return err;
 }
 
@@ -143,20 +197,302 @@ static struct sdp_media *first_audio(struct sdp_session *sess)
 }
 
 
+static void fill_common(struct sdpneg_result *res, struct sdp_media *m)
+{
+	const struct sdp_format *te;
+
+	res->raddr = *sdp_media_raddr(m);
+	sdp_media_raddr_rtcp(m, &res->raddr_rtcp);
+	res->dir = sdp_media_dir(m);
+
+	te = sdp_media_rformat(m, "telephone-event");
+	res->te_tx_pt = te ? te->pt : -1;
+	res->te_rx_pt = te ? te->pt : -1;
+	res->te_clock = te && te->srate ? te->srate :
+		(res->codec ? res->codec->clock : 8000);
+
+	/* rtcp-mux: RTCP shares the RTP address */
+	if (res->webrtc)
+		res->raddr_rtcp = res->raddr;
+}
+
+
+/* --- WebRTC attributes --- */
+
+static bool cand_handler(const char *name, const char *value, void *arg)
+{
+	struct sdpneg_result *res = arg;
+	struct pl comp, transp, addr, port;
+	struct sa sa;
+	(void)name;
+
+	if (res->rcandc >= SDPNEG_MAX_CAND)
+		return true;
+	if (!value || re_regex(value, strlen(value),
+			       "[^ ]+ [0-9]+ [^ ]+ [0-9]+ [^ ]+ [0-9]+ typ ",
+			       NULL, &comp, &transp, NULL, &addr, &port))
+		return false;
+	if (comp.l > 3 || pl_u32(&comp) != 1 ||
+	    pl_strcasecmp(&transp, "udp"))
+		return false;
+	if (port.l > 5 || !pl_u32(&port) || pl_u32(&port) > 65535)
+		return false;
+	/* an mDNS name (xxxx.local) is no address we can check */
+	if (sa_set(&sa, &addr, (uint16_t)pl_u32(&port)))
+		return false;
+
+	res->rcandv[res->rcandc++] = sa;
+	return false;
+}
+
+
+static int copy_attr(char *dst, size_t sz, const char *val)
+{
+	size_t n = strlen(val);
+
+	if (!n || n >= sz)
+		return EOVERFLOW;
+	memcpy(dst, val, n + 1);
+	return 0;
+}
+
+
+/* Read the peer's ICE and DTLS attributes for the audio m-line m (media
+ * level, else session level). NULL when usable, else why not. */
+static const char *webrtc_remote(struct sdpneg_result *res,
+				 const struct sdp_session *sess,
+				 const struct sdp_media *m, bool offer)
+{
+	const char *ufrag = sdp_media_session_rattr(m, sess, "ice-ufrag");
+	const char *pwd = sdp_media_session_rattr(m, sess, "ice-pwd");
+	const char *fp = sdp_media_session_rattr(m, sess, "fingerprint");
+	const char *setup = sdp_media_session_rattr(m, sess, "setup");
+	const char *mid = sdp_media_rattr(m, "mid");
+	struct pl alg, hex;
+
+	res->rufrag[0] = res->rpwd[0] = '\0';
+	res->rfp_alg[0] = res->rfp[0] = '\0';
+	res->rcandc = 0;
+	res->mid[0] = '\0';
+
+	if (!fp)
+		return "WebRTC SDP without a=fingerprint";
+	if (!ufrag || !pwd)
+		return "WebRTC SDP without ICE credentials";
+	if (!sdp_media_rattr(m, "rtcp-mux"))
+		return "WebRTC SDP without a=rtcp-mux";
+
+	if (re_regex(fp, strlen(fp), "[^ ]+[ ]+[0-9A-Fa-f:]+", &alg, NULL,
+		     &hex) || hex.l >= sizeof(res->rfp))
+		return "malformed a=fingerprint";
+	if (pl_strcasecmp(&alg, "sha-256") && pl_strcasecmp(&alg, "sha-1"))
+		return "unsupported a=fingerprint hash";
+	pl_strcpy(&alg, res->rfp_alg, sizeof(res->rfp_alg));
+	pl_strcpy(&hex, res->rfp, sizeof(res->rfp));
+
+	if (strlen(ufrag) < 4 || strlen(pwd) < 22 ||
+	    copy_attr(res->rufrag, sizeof(res->rufrag), ufrag) ||
+	    copy_attr(res->rpwd, sizeof(res->rpwd), pwd))
+		return "bad ICE credentials";
+
+	/* a=setup (RFC 5763): an offerer is actpass (or active); missing in
+	 * an answer means active (RFC 4145). We take the other side. */
+	if (!setup || !str_casecmp(setup, "active") ||
+	    (offer && !str_casecmp(setup, "actpass")))
+		res->role = WRTC_PASSIVE;
+	else if (!str_casecmp(setup, "passive"))
+		res->role = WRTC_ACTIVE;
+	else
+		return "unusable a=setup";
+
+	if (mid && copy_attr(res->mid, sizeof(res->mid), mid))
+		return "bad a=mid";
+
+	res->rlite = sdp_session_rattr(sess, "ice-lite") != NULL;
+	(void)sdp_media_rattr_apply(m, "candidate", cand_handler, res);
+
+	return NULL;
+}
+
+
+static void ice_credentials(struct sdpneg_result *res)
+{
+	if (!res->lufrag[0] || !res->lpwd[0]) {
+		rand_str(res->lufrag, 9);   /* 8 characters */
+		rand_str(res->lpwd, 25);    /* 24 characters */
+	}
+}
+
+
+/* Our ICE/DTLS attributes. Offer: full ICE, a=setup:actpass; answer:
+ * ICE-lite, the role webrtc_remote chose. */
+static int webrtc_local(struct sdp_session *sess, struct sdp_media *m,
+			const struct sdpneg_prefs *prefs,
+			struct sdpneg_result *res, const struct sa *laddr,
+			bool offer)
+{
+	const char *mid = res->mid[0] ? res->mid : "0";
+	int err = 0;
+
+	if (!offer)
+		err |= sdp_session_set_lattr(sess, true, "ice-lite", NULL);
+	err |= sdp_session_set_lattr(sess, true, "group", "BUNDLE %s", mid);
+	err |= sdp_session_set_lattr(sess, true, "msid-semantic",
+				     " WMS agentline");
+
+	err |= sdp_media_set_lattr(m, true, "mid", "%s", mid);
+	err |= sdp_media_set_lattr(m, true, "ice-ufrag", "%s", res->lufrag);
+	err |= sdp_media_set_lattr(m, true, "ice-pwd", "%s", res->lpwd);
+	err |= sdp_media_set_lattr(m, true, "fingerprint", "%s",
+				   prefs->fingerprint);
+	err |= sdp_media_set_lattr(m, true, "setup", "%s", offer ? "actpass" :
+				   res->role == WRTC_ACTIVE ? "active" :
+				   "passive");
+	err |= sdp_media_set_lattr(m, true, "rtcp-mux", NULL);
+	err |= sdp_media_set_lattr(m, false, "candidate",
+				   "1 1 udp %u %j %u typ host",
+				   ICE_PRIO_HOST, laddr, sa_port(laddr));
+	if (offer && sa_isset(&prefs->srflx, SA_ALL))
+		err |= sdp_media_set_lattr(m, false, "candidate",
+					   "2 1 udp %u %j %u typ srflx "
+					   "raddr %j rport %u",
+					   ICE_PRIO_SRFLX, &prefs->srflx,
+					   sa_port(&prefs->srflx), laddr,
+					   sa_port(laddr));
+	err |= sdp_media_set_lattr(m, true, "end-of-candidates", NULL);
+	if (prefs->ssrc) {
+		err |= sdp_media_set_lattr(m, true, "msid",
+					   "agentline audio");
+		err |= sdp_media_set_lattr(m, false, "ssrc",
+					   "%u cname:agentline", prefs->ssrc);
+		err |= sdp_media_set_lattr(m, false, "ssrc",
+					   "%u msid:agentline audio",
+					   prefs->ssrc);
+	}
+
+	if (!err && !res->mid[0])
+		str_ncpy(res->mid, mid, sizeof(res->mid));
+	return err;
+}
+
+
+/* The m-lines of an offer and their a=mid, in order. */
+struct mlines {
+	struct pl mid[MAX_MLINES];
+	unsigned n;
+};
+
+
+static void line_next(struct pl *rest, struct pl *line)
+{
+	const char *nl = memchr(rest->p, '\n', rest->l);
+
+	line->p = rest->p;
+	line->l = nl ? (size_t)(nl - rest->p) : rest->l;
+	pl_advance(rest, line->l + (nl ? 1 : 0));
+	if (line->l && line->p[line->l - 1] == '\r')
+		line->l--;
+}
+
+
+static void offer_mids(const struct mbuf *offer, struct mlines *ml)
+{
+	struct pl rest, line;
+	unsigned idx = 0;
+
+	memset(ml, 0, sizeof(*ml));
+	pl_set_mbuf(&rest, offer);
+	while (rest.l) {
+		line_next(&rest, &line);
+		if (line.l > 2 && !memcmp(line.p, "m=", 2)) {
+			idx = ml->n++;
+		}
+		else if (ml->n && idx < MAX_MLINES && line.l > 6 &&
+			 !memcmp(line.p, "a=mid:", 6)) {
+			ml->mid[idx].p = line.p + 6;
+			ml->mid[idx].l = line.l - 6;
+		}
+	}
+}
+
+
+/* libre declines an m-line as "m=video 0 PROTO 0" and writes nothing
+ * else; a BUNDLE answer keeps each declined m-line's a=mid (JSEP 5.3.1,
+ * Chrome refuses an m-section without one). */
+static int add_declined_mids(struct mbuf **mbp, const struct mbuf *offer)
+{
+	struct mlines ml;
+	struct mbuf *out;
+	struct pl rest, line;
+	unsigned idx = 0;
+	int err = 0;
+
+	offer_mids(offer, &ml);
+
+	out = mbuf_alloc(mbuf_get_left(*mbp) + 64);
+	if (!out)
+		return ENOMEM;
+
+	pl_set_mbuf(&rest, *mbp);
+	while (rest.l && !err) {
+		struct pl port;
+
+		line_next(&rest, &line);
+		err = mbuf_printf(out, "%r\r\n", &line);
+		if (line.l < 2 || memcmp(line.p, "m=", 2))
+			continue;
+		if (idx < MAX_MLINES && ml.mid[idx].l &&
+		    !re_regex(line.p, line.l, "m=[^ ]+ [0-9]+ ", NULL,
+			      &port) && !pl_strcmp(&port, "0"))
+			err = mbuf_printf(out, "a=mid:%r\r\n", &ml.mid[idx]);
+		++idx;
+	}
+
+	if (err) {
+		mem_deref(out);
+		return err;
+	}
+	out->pos = 0;
+	mem_deref(*mbp);
+	*mbp = out;
+	return 0;
+}
+
+
 int sdpneg_offer(struct sdp_session **sessp, struct mbuf **mbp,
 		 const struct sa *laddr, const struct sdpneg_prefs *prefs,
 		 struct sdpneg_result *res)
 {
 	struct sdp_session *sess = NULL;
+	struct sdpneg_prefs wprefs;
 	struct sdp_media *m;
 	int err;
 
 	if (!sessp || !mbp || !laddr || !prefs || !res)
 		return EINVAL;
+	if (prefs->webrtc && !prefs->fingerprint)
+		return EINVAL;
 
 	err = sdp_session_alloc(&sess, laddr);
 	if (err)
 		return err;
+
+	if (prefs->webrtc) {
+		webrtc_prefs(&wprefs, prefs);
+		ice_credentials(res);
+		res->mid[0] = '\0';
+		err = sdp_media_add(&m, sess, sdp_media_audio, sa_port(laddr),
+				    sdpneg_proto_webrtc);
+		if (!err)
+			err = add_formats(m, &wprefs, NULL);
+		if (!err)
+			err = sdp_media_set_lattr(m, true, "ptime", "20");
+		if (!err)
+			err = webrtc_local(sess, m, prefs, res, laddr, true);
+		if (!err)
+			err = sdp_encode(mbp, sess, true);
+		goto out;
+	}
 
 	err = sdp_media_add(&m, sess, sdp_media_audio, sa_port(laddr),
 			    prefs->srtp == SRTP_MANDATORY ?
@@ -240,25 +576,12 @@ static bool crypto_handler(const char *name, const char *value, void *arg)
 }
 
 
-static void fill_common(struct sdpneg_result *res, struct sdp_media *m)
-{
-	const struct sdp_format *te;
-
-	res->raddr = *sdp_media_raddr(m);
-	sdp_media_raddr_rtcp(m, &res->raddr_rtcp);
-	res->dir = sdp_media_dir(m);
-
-	te = sdp_media_rformat(m, "telephone-event");
-	res->te_tx_pt = te ? te->pt : -1;
-	res->te_rx_pt = te ? te->pt : -1;
-}
-
-
 int sdpneg_decode_answer(struct sdp_session *sess, struct mbuf *mb,
 			 const struct sdpneg_prefs *prefs,
 			 struct sdpneg_result *res)
 {
 	struct crypto_pick cp;
+	struct sdpneg_prefs wprefs;
 	struct sdp_media *m;
 	const struct sdp_format *rf = NULL;
 	int err;
@@ -273,6 +596,16 @@ int sdpneg_decode_answer(struct sdp_session *sess, struct mbuf *mb,
 	m = first_audio(sess);
 	if (!m || !sdp_media_rport(m))
 		return EPROTO;
+
+	/* our WebRTC offer: libre zeroes the port of an answer in another
+	 * protocol, so m is UDP/TLS/RTP/SAVPF here */
+	res->webrtc = prefs->webrtc;
+	if (prefs->webrtc) {
+		if (webrtc_remote(res, sess, m, false))
+			return EPROTO;
+		webrtc_prefs(&wprefs, prefs);
+		prefs = &wprefs;
+	}
 
 	/* the answerer chose: take the first remote format we support */
 	for (struct le *le = list_head(sdp_media_format_lst(m, false)); le;
@@ -300,6 +633,8 @@ int sdpneg_decode_answer(struct sdp_session *sess, struct mbuf *mb,
 
 	memset(&cp, 0, sizeof(cp));
 	res->srtp = false;
+	if (res->webrtc)
+		return 0;   /* DTLS-SRTP: keys come from the handshake */
 	if (0 == str_casecmp(sdp_media_proto(m), sdp_proto_rtpsavp) ||
 	    sdp_media_rattr(m, "crypto")) {
 		(void)sdp_media_rattr_apply(m, "crypto", crypto_handler, &cp);
@@ -362,9 +697,10 @@ int sdpneg_answer(struct sdp_session **sessp, struct mbuf **mbp,
 	struct sdp_session *probe = NULL, *sess = NULL;
 	struct sdp_media *m, *pm;
 	const struct codec_info *chosen = NULL;
+	struct sdpneg_prefs wprefs;
 	struct crypto_pick cp;
 	const char *reason = NULL;
-	bool savp, want_srtp;
+	bool savp, want_srtp, webrtc;
 	size_t pos;
 	int err;
 
@@ -385,13 +721,15 @@ int sdpneg_answer(struct sdp_session **sessp, struct mbuf **mbp,
 	err = sdp_session_alloc(&probe, laddr);
 	if (err)
 		return err;
+	webrtc_prefs(&wprefs, prefs);
 	err = sdp_media_add(&pm, probe, sdp_media_audio, sa_port(laddr),
 			    sdp_proto_rtpavp);
 	if (!err)
-		err = sdp_media_set_alt_protos(pm, 2, sdp_proto_rtpavp,
-					       sdp_proto_rtpsavp);
+		err = sdp_media_set_alt_protos(pm, 3, sdp_proto_rtpavp,
+					       sdp_proto_rtpsavp,
+					       sdpneg_proto_webrtc);
 	if (!err)
-		err = add_formats(pm, prefs, NULL);
+		err = add_formats(pm, &wprefs, NULL);
 	if (err)
 		goto out;
 
@@ -405,8 +743,21 @@ int sdpneg_answer(struct sdp_session **sessp, struct mbuf **mbp,
 	}
 
 	if (!sdp_media_rport(pm)) {
-		reason = "no usable audio stream (RTP/AVP or RTP/SAVP)";
+		reason = "no usable audio stream (RTP/AVP, RTP/SAVP or "
+			"UDP/TLS/RTP/SAVPF)";
 		goto refuse;
+	}
+
+	webrtc = !str_casecmp(sdp_media_proto(pm), sdpneg_proto_webrtc);
+	if (webrtc) {
+		if (!prefs->fingerprint) {
+			reason = "WebRTC offered but DTLS is not available";
+			goto refuse;
+		}
+		reason = webrtc_remote(res, probe, pm, true);
+		if (reason)
+			goto refuse;
+		prefs = &wprefs;
 	}
 
 	for (size_t i = 0; i < prefs->codecc && !chosen; i++) {
@@ -421,8 +772,16 @@ int sdpneg_answer(struct sdp_session **sessp, struct mbuf **mbp,
 
 	savp = 0 == str_casecmp(sdp_media_proto(pm), sdp_proto_rtpsavp);
 	memset(&cp, 0, sizeof(cp));
-	(void)sdp_media_rattr_apply(pm, "crypto", crypto_handler, &cp);
+	if (!webrtc)
+		(void)sdp_media_rattr_apply(pm, "crypto", crypto_handler,
+					    &cp);
 
+	/* WebRTC media is always encrypted (DTLS-SRTP): it satisfies every
+	 * media_srtp setting */
+	if (webrtc) {
+		want_srtp = false;
+		goto build;
+	}
 	if (savp && prefs->srtp == SRTP_OFF) {
 		reason = "SRTP offered but media_srtp is off";
 		goto refuse;
@@ -438,10 +797,12 @@ int sdpneg_answer(struct sdp_session **sessp, struct mbuf **mbp,
 	want_srtp = savp || (cp.found && prefs->srtp == SRTP_OPTIONAL);
 
 	/* pass 2: a session with only the chosen codec, in our order */
+ build:
 	err = sdp_session_alloc(&sess, laddr);
 	if (err)
 		goto out;
 	err = sdp_media_add(&m, sess, sdp_media_audio, sa_port(laddr),
+			    webrtc ? sdpneg_proto_webrtc :
 			    savp ? sdp_proto_rtpsavp : sdp_proto_rtpavp);
 	if (!err)
 		err = add_formats(m, prefs, chosen);
@@ -462,7 +823,8 @@ int sdpneg_answer(struct sdp_session **sessp, struct mbuf **mbp,
 		reason = "no usable audio stream";
 		goto refuse;
 	}
-	if (!sa_isset(sdp_media_raddr(m), SA_ADDR)) {
+	/* WebRTC: the address comes from ICE (Chrome says 0.0.0.0:9) */
+	if (!webrtc && !sa_isset(sdp_media_raddr(m), SA_ADDR)) {
 		err = EBADMSG;
 		*scodep = 400;
 		reason = "malformed SDP (no connection address)";
@@ -475,7 +837,21 @@ int sdpneg_answer(struct sdp_session **sessp, struct mbuf **mbp,
 		res->tx_pt = rf ? rf->pt : chosen->pt;
 		res->rx_pt = res->tx_pt;
 	}
+	res->webrtc = webrtc;
 	fill_common(res, m);
+
+	if (webrtc) {
+		res->srtp = false;
+		ice_credentials(res);
+		err = webrtc_local(sess, m, prefs, res, laddr, false);
+		if (!err)
+			err = sdp_encode(mbp, sess, false);
+		if (!err)
+			err = add_declined_mids(mbp, offer);
+		if (err)
+			*mbp = mem_deref(*mbp);
+		goto out;
+	}
 
 	res->srtp = want_srtp;
 	if (want_srtp) {

@@ -1,8 +1,11 @@
 /*
  * sdpneg.h  SDP offer/answer for one audio stream: codec choice by our
  *           preference, telephone-event, direction (hold), SDES-SRTP
- *           (RFC 4568) key exchange.  Pure logic on libre's sdp module: no
- *           sockets, so it is unit tested and fuzzed directly.
+ *           (RFC 4568) key exchange, and WebRTC-style SDP (UDP/TLS/RTP/SAVPF:
+ *           ICE credentials and candidates, DTLS fingerprint and setup
+ *           role, rtcp-mux, BUNDLE of one audio stream, Opus). Pure logic
+ *           on libre's sdp module: no sockets, so it is unit tested and
+ *           fuzzed directly.
  *
  * Main thread only.
  */
@@ -13,6 +16,7 @@
 #include <stdint.h>
 #include <re.h>
 #include "media/codec.h"
+#include "media/wrtc.h"
 
 enum srtp_mode {
 	SRTP_OFF = 0,
@@ -20,12 +24,24 @@ enum srtp_mode {
 	SRTP_MANDATORY,
 };
 
-enum { SRTP_KEYLEN = 30, SDPNEG_TE_PT = 101 };
+enum { SRTP_KEYLEN = 30, SDPNEG_TE_PT = 101, SDPNEG_TE48_PT = 110,
+       SDPNEG_MAX_CAND = 8 };
+
+extern const char sdpneg_proto_webrtc[];   /* "UDP/TLS/RTP/SAVPF" */
 
 struct sdpneg_prefs {
 	enum codec_id codecv[CODEC_COUNT];
 	size_t codecc;
 	enum srtp_mode srtp;
+	/* WebRTC: offer UDP/TLS/RTP/SAVPF with ICE + DTLS (and Opus first).
+	 * Offers of that kind are answered whether or not this is set: the
+	 * offer decides for an answer. */
+	bool webrtc;
+	const char *fingerprint;   /* ours, "sha-256 AB:CD:.." (wrtc);
+				      NULL: WebRTC offers get 488       */
+	uint32_t ssrc;             /* a=ssrc/msid in WebRTC SDP, 0 = none */
+	struct sa srflx;           /* extra server-reflexive candidate in
+				      our WebRTC offer (unset = none)    */
 };
 
 /* What was agreed; filled by sdpneg_answer / sdpneg_decode_answer. */
@@ -42,13 +58,30 @@ struct sdpneg_result {
 	enum srtp_suite suite;
 	uint8_t rkey[SRTP_KEYLEN]; /* remote master key+salt (they send)  */
 	uint8_t lkey[SRTP_KEYLEN]; /* local master key+salt (we send)     */
+	uint32_t te_clock;     /* telephone-event clock (the codec's)      */
+
+	/* WebRTC (DTLS-SRTP + ICE; srtp/lkey/rkey unused) */
+	bool webrtc;
+	char rufrag[64], rpwd[256];
+	char lufrag[16], lpwd[32];  /* ours: made by the first offer or
+				       answer, kept on re-negotiation    */
+	char rfp_alg[16], rfp[200]; /* remote a=fingerprint (session or
+				       media level)                      */
+	enum wrtc_role role;        /* our DTLS role, from a=setup: we are
+				       passive when they are actpass or
+				       active                            */
+	struct sa rcandv[SDPNEG_MAX_CAND]; /* remote UDP candidates       */
+	size_t rcandc;
+	bool rlite;                 /* remote is ICE-lite                */
+	char mid[32];               /* a=mid of the audio stream         */
 };
 
 /* SIP status codes for a refused offer */
 enum { SDPNEG_NOT_ACCEPTABLE = 488 };
 
 /* Build our offer (outbound call). The new session in sessp is a new session that must be
- * kept to decode the answer; lkey is generated when SRTP is on. */
+ * kept to decode the answer; lkey is generated when SRTP is on; with
+ * prefs->webrtc, ICE credentials (res->lufrag/lpwd) when not yet set. */
 int sdpneg_offer(struct sdp_session **sessp, struct mbuf **mbp,
 		 const struct sa *laddr, const struct sdpneg_prefs *prefs,
 		 struct sdpneg_result *res);
@@ -59,7 +92,11 @@ int sdpneg_decode_answer(struct sdp_session *sess, struct mbuf *mb,
 /* Answer a remote offer. On success new session and SDP are returned; res is filled.
  * hold_local: answer with our side on hold too.  On refusal returns
  * EPROTO and *scodep = 488 with *reasonp naming why. A non-SDP body
- * returns EBADMSG. keep_lkey: reuse res->lkey (re-INVITE). */
+ * returns EBADMSG. keep_lkey: reuse res->lkey (re-INVITE).
+ * A WebRTC offer (UDP/TLS/RTP/SAVPF) is answered ICE-lite with DTLS
+ * (a=setup:passive unless they are passive), rtcp-mux, BUNDLE, one host
+ * candidate at laddr and Opus first; other m-lines get port 0. Without
+ * a fingerprint, ICE credentials or rtcp-mux it is refused (488). */
 int sdpneg_answer(struct sdp_session **sessp, struct mbuf **mbp,
 		  const struct sa *laddr, const struct sdpneg_prefs *prefs,
 		  struct mbuf *offer, bool keep_lkey,

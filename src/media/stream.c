@@ -67,6 +67,10 @@ struct mstream {
 	void *sent_arg;
 	mstream_timeout_h *timeouth;
 	void *arg;
+	mstream_fail_h *failh;
+	void *fail_arg;
+	mstream_tap_h *taph;
+	void *tap_arg;
 	/* producer thread + main thread (lock-free) */
 	struct playq *pq;
 };
@@ -384,6 +388,25 @@ void mstream_set_sent_handler(struct mstream *ms, mstream_audio_h *h,
 }
 
 
+void mstream_set_fail_handler(struct mstream *ms, mstream_fail_h *h,
+			      void *arg)
+{
+	if (!ms)
+		return;
+	ms->failh = h;
+	ms->fail_arg = arg;
+}
+
+
+void mstream_set_tap(struct mstream *ms, mstream_tap_h *h, void *arg)
+{
+	if (!ms)
+		return;
+	ms->taph = h;
+	ms->tap_arg = arg;
+}
+
+
 struct playq *mstream_playq(const struct mstream *ms)
 {
 	return ms ? ms->pq : NULL;
@@ -629,6 +652,8 @@ void mstream_stop(struct mstream *ms)
 	ms->senth = NULL;
 	ms->dtmfh = NULL;
 	ms->timeouth = NULL;
+	ms->failh = NULL;
+	ms->taph = NULL;
 	ms->started = false;
 	ms->have_media = false;
 }
@@ -773,10 +798,15 @@ static void mstream_tick(struct mstream *ms, uint64_t now_ms)
 	(void)playq_pull(ms->pq, tx, AUDIO_FRAME_SAMPLES);
 	ms->tx_ts += ci->ts_per_frame;
 
-	if (ms->senth) {
+	if (ms->senth || ms->taph) {
 		static const int16_t silence[AUDIO_FRAME_SAMPLES];
-		ms->senth(can_send(ms) ? tx : silence, AUDIO_FRAME_SAMPLES,
-			  ts_ms, ms->sent_arg);
+		const int16_t *sent = can_send(ms) ? tx : silence;
+
+		if (ms->senth)
+			ms->senth(sent, AUDIO_FRAME_SAMPLES, ts_ms,
+				  ms->sent_arg);
+		if (ms->taph)
+			ms->taph(rx, sent, AUDIO_FRAME_SAMPLES, ms->tap_arg);
 	}
 
 	if (can_send(ms)) {

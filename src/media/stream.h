@@ -41,6 +41,13 @@ struct mstream_cfg {
 	uint32_t jitter_min_ms, jitter_max_ms;
 	bool dtmf_inband;
 	const char *record_path;   /* stereo WAV, NULL = off               */
+	/* WebRTC (ICE + DTLS-SRTP on one socket, rtcp-mux): webrtc makes
+	 * mstream_offer offer it; a WebRTC offer is answered in that mode
+	 * whatever this says. The URLs and credentials (may be NULL) are
+	 * for gathering candidates for our offer (wrtc_gather). */
+	bool webrtc;
+	const char *ice_stun_urls, *ice_turn_urls;
+	const char *ice_turn_user, *ice_turn_pass;
 };
 
 struct mstream_stats {
@@ -57,6 +64,13 @@ typedef void (mstream_audio_h)(const int16_t *pcm, size_t n,
 typedef void (mstream_dtmf_h)(char digit, enum dtmf_source src, void *arg);
 /* The stream saw no RTP for rtp_timeout_secs. */
 typedef void (mstream_timeout_h)(void *arg);
+/* The media transport failed for good (WebRTC: ICE, DTLS, fingerprint,
+ * consent); reason is short, for the log and the hangup. */
+typedef void (mstream_fail_h)(int err, const char *reason, void *arg);
+/* Listen-in: every 20 ms tick, the caller's decoded frame and the frame
+ * sent to the line (silence when none), n = AUDIO_FRAME_SAMPLES each. */
+typedef void (mstream_tap_h)(const int16_t *caller, const int16_t *agent,
+			     size_t n, void *arg);
 
 int  mstream_alloc(struct mstream **msp, const struct mstream_cfg *cfg,
 		   const char *callid, mstream_timeout_h *timeouth, void *arg);
@@ -71,6 +85,12 @@ void mstream_set_sent_handler(struct mstream *ms, mstream_audio_h *h,
 /* The playout queue itself, for a producer thread that keeps a reference
  * (mem_ref) so it may outlive the stream. */
 struct playq *mstream_playq(const struct mstream *ms);
+/* Called once when the transport fails (until set, the RTP watchdog
+ * covers it). Main thread. */
+void mstream_set_fail_handler(struct mstream *ms, mstream_fail_h *h,
+			      void *arg);
+/* One tap per stream; h NULL removes it. Main thread. */
+void mstream_set_tap(struct mstream *ms, mstream_tap_h *h, void *arg);
 
 /* Offer/answer. Each successful call (re)configures the stream. */
 int  mstream_offer(struct mstream *ms, struct mbuf **mbp);

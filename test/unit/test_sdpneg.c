@@ -29,6 +29,7 @@ static int answer(const char *offer, const char *codecs, enum srtp_mode m,
 	int err;
 
 	memset(res, 0, sizeof(*res));
+	memset(&prefs, 0, sizeof(prefs));
 	err = sdpneg_prefs_parse(&prefs, codecs);
 	if (err)
 		return err;
@@ -213,6 +214,7 @@ int test_sdpneg_offer_answer(void)
 	int err;
 
 	memset(&res, 0, sizeof(res));
+	memset(&prefs, 0, sizeof(prefs));
 	TEST_ERR(sdpneg_prefs_parse(&prefs, " g722 , PCMA,PCMU,G722"));
 	TEST_EQ(prefs.codecc, 3);
 	TEST_EQ(sdpneg_prefs_parse(&prefs, "G729"), ENOTSUP);
