@@ -14,6 +14,7 @@
 #include <time.h>
 #include <re.h>
 #include "core/conf.h"
+#include "core/events.h"
 #include "core/log.h"
 #include "sip/call.h"
 #include "api/api.h"
@@ -55,6 +56,9 @@ struct ctx_item {
 static struct {
 	char *base_instructions;
 	struct list ctx;             /* struct ctx_item */
+	struct list tools;           /* struct tool_req, pending */
+	uint32_t tool_ticket;
+	struct tool_req *tool_now;   /* the request tools_run is in */
 } rs;
 
 
@@ -504,6 +508,140 @@ static uint16_t call_action(struct req *r, const char *id, const char *act,
 }
 
 
+/* ---- tools (POST /api/calls/{id}/tools/{name}) */
+
+/* A tool asked for through the API runs in the call's executor, behind
+ * the same trust gate as the brain's tool calls: the caller's group
+ * decides, not the token.  A result that comes at once is the answer;
+ * a later one (hang_up after its farewell, a confirmed transfer,
+ * place_call when the placed call is over) is the bus event
+ * `tool_result` with the ticket of the 202 answer. */
+struct tool_req {
+	struct le le;
+	uint32_t ticket;
+	char callid[64];
+	char tool[32];
+	bool done;                   /* answered while tools_run ran */
+	int err;
+	char *json;
+};
+
+
+static void tool_req_destructor(void *arg)
+{
+	struct tool_req *q = arg;
+
+	list_unlink(&q->le);
+	mem_deref(q->json);
+}
+
+
+static void tool_done(uint32_t turn_id, int err, const char *result,
+		      void *arg)
+{
+	struct tool_req *q = arg;
+
+	(void)turn_id;
+	if (q == rs.tool_now) {
+		q->done = true;
+		q->err = err;
+		(void)str_dup(&q->json, result ? result : "{}");
+		return;
+	}
+	events_emit("tool_result", q->callid, ",\"ticket\":%u,\"tool\":"
+		    "\"%s\",\"ok\":%s,\"result\":%s", q->ticket, q->tool,
+		    err ? "false" : "true", result && *result == '{' ?
+		    result : "{}");
+	mem_deref(q);
+}
+
+
+static const char *tool_category(const char *json, char *buf, size_t sz)
+{
+	struct odict *od = NULL;
+	const struct odict_entry *e;
+	const char *c = NULL;
+
+	str_ncpy(buf, "failed", sz);
+	if (json_decode_odict(&od, 8, json, strlen(json), 4))
+		return buf;
+	e = odict_lookup(od, "error");
+	if (e && e->type == ODICT_OBJECT)
+		c = odict_string(e->u.odict, "category");
+	if (c)
+		str_ncpy(buf, c, sz);
+	mem_deref(od);
+	return buf;
+}
+
+
+static uint16_t call_tool(struct req *r, const char *id, const char *name)
+{
+	struct tool_req *q;
+	struct call *call;
+	char *args = NULL, cat[64];
+	uint16_t st = 0;
+	int err;
+
+	if (!*name || strlen(name) >= sizeof(q->tool) ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz_") != strlen(name))
+		return api_err(r->mb, 404, "not_found", "no such tool");
+	call = live_call(r, id, &st);
+	if (!call)
+		return st;
+	q = mem_zalloc(sizeof(*q), tool_req_destructor);
+	if (!q)
+		return api_err(r->mb, 500, "internal", "no memory");
+	q->ticket = ++rs.tool_ticket;
+	str_ncpy(q->callid, id, sizeof(q->callid));
+	str_ncpy(q->tool, name, sizeof(q->tool));
+	if (r->blen && re_sdprintf(&args, "%b", r->body, r->blen)) {
+		mem_deref(q);
+		return api_err(r->mb, 500, "internal", "no memory");
+	}
+	list_append(&rs.tools, &q->le, q);
+
+	rs.tool_now = q;
+	err = app_tool(call, name, args ? args : "{}", tool_done, q);
+	rs.tool_now = NULL;
+	mem_deref(args);
+	if (err) {
+		mem_deref(q);
+		if (err == ENOSYS)
+			return unavailable(r, "tools");
+		return api_err(r->mb, 409, "conflict", "the call does not "
+			       "run the agent (%m)", err);
+	}
+	if (!q->done) {
+		mbuf_reset(r->mb);
+		(void)mbuf_printf(r->mb, "{\"tool\":\"%s\",\"pending\":true,"
+				  "\"ticket\":%u}", q->tool, q->ticket);
+		return 202;
+	}
+
+	mbuf_reset(r->mb);
+	if (!q->err) {
+		(void)mbuf_printf(r->mb, "{\"tool\":\"%s\",\"result\":%s}",
+				  q->tool, q->json ? q->json : "{}");
+		st = 200;
+	}
+	else {
+		tool_category(q->json ? q->json : "{}", cat, sizeof(cat));
+		st = q->err == EPERM ? 403 : q->err == EINVAL ? 400 : 409;
+		(void)mbuf_printf(r->mb, "{\"error\":{\"code\":\"%s\","
+				  "\"message\":%H,\"category\":%H},"
+				  "\"tool\":\"%s\",\"result\":%s}",
+				  q->err == EPERM ? "tool_denied" :
+				  "tool_failed", api_jstr_h, q->err == EPERM ?
+				  "the trust gate refused this tool on this "
+				  "call" : "the tool failed", api_jstr_h, cat,
+				  q->tool, q->json ? q->json : "{}");
+	}
+	mem_deref(q);
+	return st;
+}
+
+
 /* ---- instructions and context */
 
 static uint16_t instr_set(struct req *r, const char *callid,
@@ -873,6 +1011,11 @@ static uint16_t route_calls(struct req *r, const struct odict *od)
 			return bad_method(r, "POST");
 		return call_action(r, id, r->seg[3], od);
 	}
+	if (r->nseg == 5 && !strcmp(r->seg[3], "tools")) {
+		if (!is_method(r, "POST"))
+			return bad_method(r, "POST");
+		return call_tool(r, id, r->seg[4]);
+	}
 	return api_err(r->mb, 404, "not_found", "no such path");
 }
 
@@ -1116,6 +1259,10 @@ uint16_t api_route(struct mbuf *mb, const char *method, const char *path,
 		if (r.nseg == 4 && !strcmp(r.seg[1], "calls") &&
 		    !strcmp(r.seg[3], "hangup"))
 			need = len > 0;
+		/* tools without arguments */
+		if (r.nseg == 5 && !strcmp(r.seg[1], "calls") &&
+		    !strcmp(r.seg[3], "tools"))
+			need = len > 0;
 		if (need || len) {
 			st = api_parse_body(&od, mb, body, len);
 			if (st)
@@ -1138,4 +1285,5 @@ void api_route_close(void)
 {
 	rs.base_instructions = mem_deref(rs.base_instructions);
 	list_flush(&rs.ctx);
+	list_flush(&rs.tools);
 }

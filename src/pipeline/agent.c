@@ -1561,6 +1561,24 @@ void agent_say(struct agent *a, const char *text)
 }
 
 
+int agent_tool(struct agent *a, const char *name, const char *args,
+	       agent_tool_h *done, void *arg)
+{
+	if (!a || a->closing)
+		return ECANCELED;
+#ifdef AGENT_HAVE_TOOLS
+	if (a->tools)
+		return tools_run(a->tools, a->turn_id, name, args, done, arg);
+#else
+	(void)name;
+	(void)args;
+	(void)done;
+	(void)arg;
+#endif
+	return ENOSYS;
+}
+
+
 static void agent_destructor(void *data)
 {
 	struct agent *a = data;

@@ -79,6 +79,13 @@ void agent_sent(struct agent *a, const int16_t *pcm, size_t n);
 void agent_dtmf(struct agent *a, char digit);
 /* Speak now, outside a turn (operator "say"). */
 void agent_say(struct agent *a, const char *text);
+/* A tool asked for from outside the brain (POST /api/calls/{id}/tools/..):
+ * the same executor and trust gate as the brain's tool calls (tools_run);
+ * done as there.  ENOSYS without an executor. */
+typedef void (agent_tool_h)(uint32_t turn_id, int err, const char *result,
+			    void *arg);
+int  agent_tool(struct agent *a, const char *name, const char *args,
+		agent_tool_h *done, void *arg);
 /* End the call through the port now (the hang_up tool when there is no
  * SIP call, as in `agentline pipeline`); from a timer. */
 void agent_hangup(struct agent *a);

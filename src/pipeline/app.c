@@ -235,6 +235,18 @@ int app_say(struct call *call, const char *text)
 }
 
 
+int app_tool(struct call *call, const char *name, const char *args,
+	     void (*done)(uint32_t turn_id, int err, const char *result,
+			  void *arg), void *arg)
+{
+	struct app *app = call_appstate(call);
+
+	if (!app || app->kind != APP_AGENT || !app->agent)
+		return ENOTSUP;
+	return agent_tool(app->agent, name, args, done, arg);
+}
+
+
 int app_set_quiet(struct call *call, bool quiet)
 {
 	struct app *app = call_appstate(call);

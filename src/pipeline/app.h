@@ -7,6 +7,7 @@
 #define AGENTLINE_APP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Validate the spec and preload what it needs (the WAV). */
 int  app_init(const char *spec);
@@ -16,6 +17,11 @@ struct call;
 /* Operator speech (API, agent WebSocket): say text on the call now,
  * outside a turn.  ENOTSUP unless the call runs the agent. */
 int  app_say(struct call *call, const char *text);
+/* A tool on the call through the agent's executor and trust gate
+ * (agent_tool); ENOTSUP unless the call runs the agent. */
+int  app_tool(struct call *call, const char *name, const char *args,
+	      void (*done)(uint32_t turn_id, int err, const char *result,
+			   void *arg), void *arg);
 
 /* Take-over by voice: the app stops talking (agent_set_quiet) while an
  * operator's audio is played into the call; false hands it back.
