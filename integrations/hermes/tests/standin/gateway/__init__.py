@@ -1,0 +1,2 @@
+"""Stand-in for Hermes' gateway package (tests only)."""
+STANDIN = True
