@@ -19,6 +19,7 @@
 #include "pipeline/harness.h"
 #include "sip/call.h"
 #include "sip/ua.h"
+#include "media/wrtc.h"
 #include "store/store.h"
 
 #define MOD "main"
@@ -361,6 +362,10 @@ static int cmd_run(const struct opts *o, bool one_call)
 			goto out;
 	}
 
+	/* the DTLS certificate for WebRTC calls; without it only WebRTC
+	 * calls fail (wrtc_alloc refuses), so this is not fatal */
+	(void)wrtc_init();
+
 	err = ua_init(conf);
 	if (err) {
 		log_error(MOD, NULL, "cannot start the SIP user agent: %m",
@@ -405,6 +410,7 @@ static int cmd_run(const struct opts *o, bool one_call)
 	tmr_cancel(&run.tmr);
 	api_close();
 	ua_close();
+	wrtc_close();
 	agent_close();
 	app_close();
 	store_close();
