@@ -42,6 +42,7 @@
 #if defined(__has_include)
 #if __has_include("brain/tools.h")
 #include "brain/tools.h"
+#include "policy/policy.h"
 #define LLM_HAVE_TOOLS 1
 #endif
 #if __has_include("store/store.h")
@@ -453,7 +454,7 @@ static int turn_body(struct llm *l, struct mbuf **bp, bool with_tools,
 		     bool no_tools_now)
 {
 	struct mbuf *mb = mbuf_alloc(8192), *sys = mbuf_alloc(4096);
-	const char *schema = NULL;
+	char *schema = NULL;
 	int err;
 
 	if (!mb || !sys) {
@@ -461,8 +462,13 @@ static int turn_body(struct llm *l, struct mbuf **bp, bool with_tools,
 		goto out;
 	}
 #ifdef LLM_HAVE_TOOLS
-	if (with_tools)
-		schema = tools_schema_json();
+	/* only the tools this caller may use (the gate still decides) */
+	if (with_tools) {
+		struct call *call = l->call ? l->call->call : NULL;
+
+		schema = tools_schema_for(call ? call_policy(call) : NULL,
+					  call != NULL);
+	}
 #endif
 	err = system_text(l, sys, no_tools_now);
 	if (err)
@@ -491,6 +497,7 @@ static int turn_body(struct llm *l, struct mbuf **bp, bool with_tools,
 		err = EOVERFLOW;
 
  out:
+	mem_deref(schema);
 	mem_deref(sys);
 	if (err)
 		mem_deref(mb);

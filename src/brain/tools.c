@@ -1252,64 +1252,121 @@ int tools_run(struct tools *t, uint32_t turn_id, const char *name,
 }
 
 
-const char *tools_schema_json(void)
-{
-	return
-	"[{\"type\":\"function\",\"function\":{\"name\":\"hang_up\","
+/* The JSON Schema of each tool (one element of the OpenAI "tools"
+ * array). */
+static const struct {
+	const char *name;
+	const char *json;
+} schemas[] = {
+	{"hang_up",
+	"{\"type\":\"function\",\"function\":{\"name\":\"hang_up\","
 	"\"description\":\"End the call politely once the conversation is "
 	"over (a short farewell is spoken first).\",\"parameters\":{"
 	"\"type\":\"object\",\"properties\":{\"reason\":{\"type\":\"string\","
-	"\"description\":\"Why the call ends\"}},\"required\":[]}}},"
-
+	"\"description\":\"Why the call ends\"}},\"required\":[]}}}"},
+	{"report_call_result",
 	"{\"type\":\"function\",\"function\":{\"name\":\"report_call_result\","
 	"\"description\":\"Record the outcome of this call (for whoever asked"
 	" for it).\",\"parameters\":{\"type\":\"object\",\"properties\":{"
 	"\"outcome\":{\"type\":\"string\",\"description\":\"Short outcome, "
 	"e.g. done, failed, message_left\"},\"summary\":{\"type\":\"string\","
 	"\"description\":\"What was said or agreed\"}},"
-	"\"required\":[\"outcome\"]}}},"
-
+	"\"required\":[\"outcome\"]}}}"},
+	{"take_message",
 	"{\"type\":\"function\",\"function\":{\"name\":\"take_message\","
 	"\"description\":\"Store a message for the owner.\",\"parameters\":{"
 	"\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},"
 	"\"callback_number\":{\"type\":\"string\"},\"message\":{\"type\":"
-	"\"string\"}},\"required\":[\"message\"]}}},"
-
+	"\"string\"}},\"required\":[\"message\"]}}}"},
+	{"send_dtmf",
 	"{\"type\":\"function\",\"function\":{\"name\":\"send_dtmf\","
 	"\"description\":\"Press keys on the phone keypad (to navigate a "
 	"menu).\",\"parameters\":{\"type\":\"object\",\"properties\":{"
 	"\"digits\":{\"type\":\"string\",\"pattern\":\"^[0-9*#A-D]{1,32}$\""
-	"}},\"required\":[\"digits\"]}}},"
-
+	"}},\"required\":[\"digits\"]}}}"},
+	{"hold_call",
 	"{\"type\":\"function\",\"function\":{\"name\":\"hold_call\","
 	"\"description\":\"Put the other party on hold.\",\"parameters\":{"
-	"\"type\":\"object\",\"properties\":{},\"required\":[]}}},"
-
+	"\"type\":\"object\",\"properties\":{},\"required\":[]}}}"},
+	{"resume_call",
 	"{\"type\":\"function\",\"function\":{\"name\":\"resume_call\","
 	"\"description\":\"Take the other party off hold.\",\"parameters\":{"
-	"\"type\":\"object\",\"properties\":{},\"required\":[]}}},"
-
+	"\"type\":\"object\",\"properties\":{},\"required\":[]}}}"},
+	{"open_entry",
 	"{\"type\":\"function\",\"function\":{\"name\":\"open_entry\","
 	"\"description\":\"Open a configured door or gate by its name.\","
 	"\"parameters\":{\"type\":\"object\",\"properties\":{\"name\":{"
-	"\"type\":\"string\"}},\"required\":[\"name\"]}}},"
-
+	"\"type\":\"string\"}},\"required\":[\"name\"]}}}"},
+	{"place_call",
 	"{\"type\":\"function\",\"function\":{\"name\":\"place_call\","
 	"\"description\":\"Call someone with a task; the outcome is reported"
 	" back when that call ends.\",\"parameters\":{\"type\":\"object\","
 	"\"properties\":{\"number\":{\"type\":\"string\",\"description\":"
 	"\"Phone number, extension or SIP URI\"},\"objective\":{\"type\":"
 	"\"string\",\"description\":\"What to achieve on the call\"}},"
-	"\"required\":[\"number\",\"objective\"]}}},"
-
+	"\"required\":[\"number\",\"objective\"]}}}"},
+	{"transfer_blind",
 	"{\"type\":\"function\",\"function\":{\"name\":\"transfer_blind\","
 	"\"description\":\"Transfer the caller to another number (the "
 	"caller confirms with a key press first).\",\"parameters\":{"
 	"\"type\":\"object\",\"properties\":{\"target\":{\"type\":\"string\""
-	"}},\"required\":[\"target\"]}}},"
-
+	"}},\"required\":[\"target\"]}}}"},
+	{"transfer_attended",
 	"{\"type\":\"function\",\"function\":{\"name\":\"transfer_attended\","
 	"\"description\":\"Call the target first, then connect the caller to"
 	" it.\",\"parameters\":{\"type\":\"object\",\"properties\":{\"target\""
-	":{\"type\":\"string\"}},\"required\":[\"target\"]}}}]";
+	":{\"type\":\"string\"}},\"required\":[\"target\"]}}}"},
+};
+
+
+/* The array of every tool (all), or of those this call may offer: with a
+ * call, those its caller may use (gate_offered); without one, those that
+ * need no call.  NULL when empty or out of memory. */
+static char *schema_build(struct policy_call *pc, bool call, bool all)
+{
+	struct mbuf *mb = mbuf_alloc(4096);
+	char *s = NULL;
+	unsigned n = 0;
+	int err;
+
+	if (!mb)
+		return NULL;
+	err = mbuf_write_u8(mb, '[');
+	for (size_t i = 0; i < ARRAY_SIZE(schemas) && !err; i++) {
+		if (!all && (call ? !gate_offered(pc, schemas[i].name) :
+			     needs_call(schemas[i].name)))
+			continue;
+		err = mbuf_printf(mb, "%s%s", n++ ? "," : "",
+				  schemas[i].json);
+	}
+	err |= mbuf_write_str(mb, "]");
+	if (!err && n) {
+		mb->pos = 0;
+		err = mbuf_strdup(mb, &s, mb->end);
+	}
+	mem_deref(mb);
+	if (err)
+		s = mem_deref(s);
+	return s;
 }
+
+
+const char *tools_schema_json(void)
+{
+	static char all[8192];       /* built once; main thread */
+	char *s;
+
+	if (all[0])
+		return all;
+	s = schema_build(NULL, false, true);
+	str_ncpy(all, s ? s : "[]", sizeof(all));
+	mem_deref(s);
+	return all;
+}
+
+
+char *tools_schema_for(struct policy_call *pc, bool call)
+{
+	return schema_build(pc, call, false);
+}
+

@@ -52,6 +52,13 @@ void tools_cancel(struct tools *t);
 bool tools_dtmf(struct tools *t, char digit);
 /* The OpenAI "tools" array (JSON Schema of each tool). */
 const char *tools_schema_json(void);
+/* The "tools" array to offer the model on a call: with a call (call
+ * true), only the tools its caller may use at all (gate_offered: level,
+ * allowed_tools, degraded; pc NULL offers none); without one, the tools
+ * that need no call.  The gate still decides every call.  NULL if there
+ * are none; else free with mem_deref. */
+struct policy_call;
+char *tools_schema_for(struct policy_call *pc, bool call);
 /* The objective of a call placed by place_call (also set with
  * brain_objective_set), NULL if none. */
 const char *tools_call_objective(const char *callid);

@@ -79,6 +79,13 @@ def tool_results(reqs):
     return out
 
 
+def offered(reqs):
+    """The tool names offered in each turn request (sets)."""
+    return [{x["function"]["name"] for x in r["body"]["tools"]}
+            for r in reqs
+            if r.get("kind") == "turn" and (r.get("body") or {}).get("tools")]
+
+
 class RtpSink:
     """The caller's RTP port: records (pt, marker, ts, payload)."""
 
@@ -367,6 +374,13 @@ def body(t):
     t.check(te and te[-1].get("ok") is True and
             te[-1].get("decision") == "allow",
             "send_dtmf: tool_call event allow/ok", te)
+    # the owner (level 3, dialling on) is offered the privileged tools
+    owner_tools = offered(srv.requests())
+    t.check(owner_tools and all({"send_dtmf", "hold_call", "place_call",
+                                 "transfer_blind", "transfer_attended",
+                                 "hang_up"} <= o for o in owner_tools),
+            "offered tools: the owner's requests list the privileged "
+            "tools", owner_tools)
 
     # 2. hold / resume
     srv.script([{"text": "Please hold.", "tool_calls": [tool("hold_call")]},
@@ -444,6 +458,14 @@ def body(t):
     t.check(len(res) == 2 and all('"category":"privilege"' in x
                                   for x in res),
             "denied: both tools denied with category privilege", res)
+    # an unknown caller (level 0) is offered the SAFE tools only; the
+    # scripted model asked for the others anyway and the gate said no
+    stranger_tools = offered(srv.requests()[n0:])
+    t.check(stranger_tools and all(
+        o == {"hang_up", "report_call_result", "take_message"}
+        for o in stranger_tools),
+            "offered tools: an unknown caller's requests list only "
+            "hang_up, report_call_result, take_message", stranger_tools)
     denials = [e for e in al.events_of("tool_call")
                if e.get("decision") == "deny"]
     t.check(len(denials) >= 2, "denied: tool_call deny events", denials)

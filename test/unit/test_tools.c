@@ -709,6 +709,102 @@ int test_tools_schema(void)
 }
 
 
+/* The tools offered to the model follow the caller's group and level;
+ * names are checked as "name":"x" so a description cannot match. */
+static bool offers(const char *s, const char *tool)
+{
+	char pat[64];
+
+	re_snprintf(pat, sizeof(pat), "\"name\":\"%s\"", tool);
+	return s && strstr(s, pat) != NULL;
+}
+
+
+static unsigned n_offered(const char *s)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; policy_tools[i]; i++)
+		n += offers(s, policy_tools[i]);
+	return n;
+}
+
+
+int test_policy_setup(const char *const *kv);
+
+int test_tools_schema_offered(void)
+{
+	static const char doc[] =
+		"{\"groups\":["
+		" {\"name\":\"l0\",\"privilege_level\":0},"
+		" {\"name\":\"l2\",\"privilege_level\":2},"
+		" {\"name\":\"l3\",\"privilege_level\":3},"
+		" {\"name\":\"narrow\",\"privilege_level\":3,"
+		"  \"allowed_tools\":[\"hang_up\",\"place_call\"]}],"
+		" \"lists\":{\"l2\":[\"+15555550102\"],"
+		"  \"l3\":[\"+15555550103\"],"
+		"  \"narrow\":[\"+15555550104\"]},"
+		" \"default_group\":\"l0\"}";
+	const char *kv[] = {
+		"caller_groups_file", "schema_groups.json",
+		"outbound_allow", "+15555550700",
+		"transfer_confirm_digit", "1",
+		NULL,
+	};
+	static const struct {
+		const char *number;
+		unsigned n;              /* tools offered */
+		const char *yes, *no;
+	} cases[] = {
+		{"+15555550199", 3, "take_message", "send_dtmf"},
+		{"+15555550102", 7, "hold_call", "place_call"},
+		{"+15555550103", 10, "transfer_blind", NULL},
+		{"+15555550104", 2, "place_call", "take_message"},
+	};
+	struct policy_call *pc = NULL;
+	struct odict *od = NULL;
+	char *s = NULL;
+	FILE *f;
+	int err = 0;
+
+	/* no SIP call: the tools that need none */
+	s = tools_schema_for(NULL, false);
+	TEST_ASSERT(s && n_offered(s) == 3 && offers(s, "hang_up") &&
+		    offers(s, "report_call_result") &&
+		    offers(s, "take_message"));
+	s = mem_deref(s);
+	/* a call without a trust state: nothing */
+	TEST_ASSERT(tools_schema_for(NULL, true) == NULL);
+
+	f = fopen("schema_groups.json", "w");
+	if (!f)
+		return errno;
+	fputs(doc, f);
+	fclose(f);
+	TEST_ERR(test_policy_setup(kv));
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases) && !err; i++) {
+		err = policy_call_alloc(&pc, NULL, cases[i].number, false);
+		if (err)
+			break;
+		s = tools_schema_for(pc, true);
+		if (!s || json_decode_odict(&od, 16, s, strlen(s), 10) ||
+		    n_offered(s) != cases[i].n ||
+		    !offers(s, cases[i].yes) ||
+		    (cases[i].no && offers(s, cases[i].no))) {
+			fprintf(stderr, "case %zu: %s\n", i, s ? s : "(null)");
+			err = EINVAL;
+		}
+		od = mem_deref(od);
+		s = mem_deref(s);
+		pc = mem_deref(pc);
+	}
+	policy_close();
+	(void)unlink("schema_groups.json");
+	return err;
+}
+
+
 int test_tools_entry_relay(void)
 {
 	struct conf *conf = NULL;
