@@ -715,7 +715,8 @@ static void handle_request(struct http_conn *conn, const struct http_msg *msg,
 			handle_metrics(conn);
 		return;
 	}
-	if (!strcmp(path, "/api/events") || !strcmp(path, "/api/agent/ws")) {
+	if (!strcmp(path, "/api/events") || !strcmp(path, "/api/agent/ws") ||
+	    !strcmp(path, "/api/phone")) {
 		int err;
 
 		if (api.subscribers >= api.max_subscribers) {
@@ -724,6 +725,7 @@ static void handle_request(struct http_conn *conn, const struct http_msg *msg,
 			return;
 		}
 		err = path[5] == 'e' ? api_events_accept(conn, msg) :
+			path[5] == 'p' ? api_phone_accept(conn, msg) :
 			api_agent_accept(conn, msg);
 		if (err)
 			reply_err(conn, 400, "websocket_required",
@@ -964,6 +966,7 @@ int api_init(const struct conf *conf)
 void api_close(void)
 {
 	srv.sock = mem_deref(srv.sock);
+	api_phone_close();
 	api_agent_close();
 	api_events_close();
 	api_sched_close();

@@ -91,6 +91,10 @@ int  api_agent_init(void);
 void api_agent_close(void);
 int  api_agent_accept(struct http_conn *conn, const struct http_msg *msg);
 
+/* Control-centre softphone WebSocket (api_phone.c). */
+int  api_phone_accept(struct http_conn *conn, const struct http_msg *msg);
+void api_phone_close(void);
+
 /* Webhooks (api_webhook.c). */
 int  api_webhook_init(const struct conf *conf);
 void api_webhook_close(void);

@@ -240,6 +240,7 @@ function stopSockets() {
 		ws.close();
 	}
 	agent.close();
+	phone.close();
 }
 
 const endedIds = new Set();      /* calls that ended while we watched */
@@ -330,6 +331,12 @@ class LiveCall {
 			onclick: () => this.toggleTakeover()}, 'Take over');
 		this.takeBtn.hidden = !agent.available;
 		this.takeBox = el('div', {class: 'takeover-box', hidden: true});
+		/* softphone: hear the call, then talk on it yourself */
+		this.listenBtn = el('button', {type: 'button', class: 'listen',
+			onclick: () => this.toggleListen()}, 'Listen in');
+		this.talkBtn = el('button', {type: 'button', class: 'talk',
+			onclick: () => phone.setTakeover(!phone.takeover)},
+			'Talk (take over)');
 		this.links = el('div', {class: 'row'});
 		this.actions = el('div', {class: 'actions'},
 			el('form', {class: 'say', onsubmit: (e) => this.say(e)},
@@ -338,6 +345,7 @@ class LiveCall {
 				this.dtmfInput, el('button', {}, 'Send DTMF')),
 			this.takeBox,
 			el('div', {class: 'row'}, this.hangBtn, this.takeBtn),
+			el('div', {class: 'row voice'}, this.listenBtn, this.talkBtn),
 			el('details', {class: 'more'}, el('summary', {},
 				'More: instructions, context, transfer'),
 			this.miniForm('instructions', 'Instructions for this call',
@@ -401,6 +409,26 @@ class LiveCall {
 		this.takeBtn.textContent = this.mine ? 'Release' : 'Take over';
 		this.takeBtn.hidden = !agent.available || this.ended;
 		this.takeBox.hidden = !this.mine;
+		const listening = phone.mode === 'listen' &&
+			phone.callId === this.id;
+		const own = phone.mode === 'call' && phone.callId === this.id;
+		this.listenBtn.hidden = !phone.available || this.ended || own ||
+			i.state !== 'answered';
+		this.listenBtn.disabled = !listening && phone.mode !== 'idle';
+		this.listenBtn.textContent = listening ? 'Stop listening' :
+			'Listen in';
+		this.talkBtn.hidden = !listening;
+		this.talkBtn.textContent = phone.takeover ?
+			'Release to the agent' : 'Talk (take over)';
+		this.talkBtn.classList.toggle('active', listening &&
+			phone.takeover);
+	}
+
+	toggleListen() {
+		if (phone.mode === 'listen' && phone.callId === this.id)
+			phone.hangup();
+		else
+			phone.listen(this.id);
 	}
 
 	updateTimer() {
@@ -523,6 +551,15 @@ class LiveCall {
 			break;
 		case 'barge_in':
 			this.sys('caller interrupted the agent');
+			break;
+		case 'listen_in':
+			this.sys(ev.on ? 'an operator listens in' :
+				'the operator stopped listening');
+			break;
+		case 'takeover_voice':
+			this.info.taken_over = !!ev.on;
+			this.sys(ev.on ? 'an operator speaks: the agent is quiet' :
+				'the agent has the call again');
 			break;
 		case 'dtmf':
 			this.sys('keypad ' + (ev.digit || '*'));
@@ -1323,6 +1360,340 @@ async function saveInstructions(ev) {
 	}
 }
 
+/* ------------------------------------------------- softphone (WebRTC) */
+
+/* GET /api/phone (docs/webrtc.md): call the agent from this page, or
+ * listen in on a live call and take it over with your own voice.  One
+ * session (call or listen-in) at a time.  The offer goes out at once,
+ * without waiting for ICE gathering: agentline is ICE-lite and learns
+ * where we are from our connectivity checks. */
+const LEVEL_FLOOR = 0.01;     /* RMS that counts as "hearing something" */
+
+const phone = {
+	ws: null,
+	available: false,
+	groups: [],
+	defaultGroup: null,
+	mode: 'idle',                /* idle | starting | call | listen */
+	callId: null,
+	pc: null,
+	stream: null,
+	audioCtx: null,
+	analyser: null,
+	levelTimer: null,
+	level: 0,
+	firstAudioAt: null,          /* performance.now() of first sound */
+	muted: false,
+	takeover: false,
+	autoCall: false,             /* #call: call as soon as we can */
+	retry: null,
+
+	connect() {
+		if (this.ws || !running || !window.RTCPeerConnection)
+			return;
+		let opened = false;
+		const ws = new WebSocket(wsUrl('/api/phone'));
+		this.ws = ws;
+		ws.onopen = () => {
+			opened = true;
+		};
+		ws.onmessage = (m) => {
+			let msg;
+			try { msg = JSON.parse(m.data); } catch (e) { return; }
+			this.onMessage(msg);
+		};
+		ws.onclose = () => {
+			if (this.ws !== ws)
+				return;
+			this.ws = null;
+			this.stop(opened ? 'the connection to agentline closed' :
+				null);
+			if (!opened) {
+				this.setAvailable(false);
+				return;
+			}
+			if (running)
+				this.retry = setTimeout(() => this.connect(), 3000);
+		};
+	},
+
+	close() {
+		clearTimeout(this.retry);
+		if (this.ws) {
+			const ws = this.ws;
+			this.ws = null;
+			ws.close();
+		}
+		this.stop(null);
+	},
+
+	send(msg) {
+		if (this.ws && this.ws.readyState === WebSocket.OPEN)
+			this.ws.send(JSON.stringify(msg));
+	},
+
+	setAvailable(on) {
+		this.available = on;
+		$('#phone').hidden = !on;
+		for (const lc of live.values())
+			lc.update();
+	},
+
+	status(text, bad) {
+		const s = $('#phone-status');
+		s.textContent = text;
+		s.classList.toggle('bad', !!bad);
+	},
+
+	render() {
+		const busy = this.mode !== 'idle';
+		const inCall = this.mode === 'call';
+		$('#phone-call').hidden = busy;
+		$('#phone-group').disabled = busy;
+		$('#phone-hangup').hidden = !busy || this.mode === 'listen';
+		$('#phone-mute').hidden = !inCall;
+		$('#phone-keypad').hidden = !inCall;
+		$('#phone-level').hidden = !busy;
+		const m = $('#phone-mute');
+		m.textContent = this.muted ? 'Unmute' : 'Mute';
+		m.setAttribute('aria-pressed', this.muted ? 'true' : 'false');
+		for (const lc of live.values())
+			lc.update();
+	},
+
+	setGroups(groups, dflt) {
+		const sel = $('#phone-group');
+		const keep = sel.value;
+		this.groups = groups || [];
+		this.defaultGroup = dflt;
+		clear(sel);
+		for (const g of this.groups)
+			sel.append(el('option', {value: g.name},
+				`${g.name} (level ${g.privilege})`));
+		sel.value = this.groups.some((g) => g.name === keep) ? keep :
+			(dflt || '');
+	},
+
+	onMessage(msg) {
+		switch (msg.type) {
+		case 'state':
+			if (msg.groups)
+				this.setGroups(msg.groups, msg.default_group);
+			if (!this.available)
+				this.setAvailable(true);
+			if (msg.mode === 'listen')
+				this.takeover = !!msg.takeover;
+			this.render();
+			if (this.autoCall && this.mode === 'idle') {
+				this.autoCall = false;
+				this.call();
+			}
+			break;
+		case 'answer':
+			if (!this.pc)
+				return;
+			this.callId = msg.call_id;
+			this.pc.setRemoteDescription({type: 'answer', sdp: msg.sdp})
+				.catch((e) => this.fail('answer refused: ' + e.message));
+			this.status(this.mode === 'listen' ? 'Listening…' :
+				'Connecting…');
+			break;
+		case 'ended': {
+			const was = this.mode;
+			this.stop(null);
+			this.status((was === 'listen' ? 'Stopped listening' :
+				'Call ended') + (msg.reason ? ` (${msg.reason})` : ''));
+			break;
+		}
+		case 'error':
+			if (this.mode === 'starting')
+				this.stop(null);
+			this.status(msg.message || msg.code || 'error', true);
+			toast('Softphone: ' + (msg.message || msg.code), true);
+			break;
+		default:
+			break;
+		}
+	},
+
+	fail(text) {
+		this.send({type: 'hangup'});
+		this.stop(null);
+		this.status(text, true);
+	},
+
+	/* kind: 'call' or 'listen' (callId) */
+	async begin(kind, callId) {
+		if (this.mode !== 'idle' || !this.available)
+			return;
+		this.mode = 'starting';
+		this.callId = callId || null;
+		this.muted = false;
+		this.takeover = false;
+		this.firstAudioAt = null;
+		this.render();
+		this.status(kind === 'call' ? 'Calling…' : 'Connecting…');
+		const aec = $('#phone-aec').checked;
+		try {
+			this.stream = await navigator.mediaDevices.getUserMedia({
+				audio: {echoCancellation: aec, noiseSuppression: aec,
+					autoGainControl: aec}});
+		} catch (e) {
+			this.stop(null);
+			this.status('No microphone: ' + e.message, true);
+			return;
+		}
+		if (this.mode !== 'starting') {
+			this.stopTracks();
+			return;
+		}
+		/* listening: the microphone stays off until you take over */
+		for (const t of this.stream.getAudioTracks())
+			t.enabled = kind === 'call';
+		const pc = new RTCPeerConnection({bundlePolicy: 'max-bundle',
+			rtcpMuxPolicy: 'require'});
+		this.pc = pc;
+		for (const t of this.stream.getAudioTracks())
+			pc.addTrack(t, this.stream);
+		pc.ontrack = (e) => this.play(e.streams[0] ||
+			new MediaStream([e.track]));
+		pc.onconnectionstatechange = () => {
+			if (pc !== this.pc)
+				return;
+			if (pc.connectionState === 'connected')
+				this.status(this.mode === 'listen' ? 'Listening' :
+					'In call with the agent');
+			else if (pc.connectionState === 'failed')
+				this.fail('Media connection failed');
+		};
+		try {
+			const offer = await pc.createOffer();
+			await pc.setLocalDescription(offer);
+			this.mode = kind;
+			if (kind === 'call')
+				this.send({type: 'call', sdp: offer.sdp,
+					group: $('#phone-group').value || undefined});
+			else
+				this.send({type: 'listen', call_id: callId,
+					sdp: offer.sdp});
+		} catch (e) {
+			this.stop(null);
+			this.status('Cannot start: ' + e.message, true);
+		}
+		this.render();
+	},
+
+	call() {
+		return this.begin('call');
+	},
+
+	listen(callId) {
+		return this.begin('listen', callId);
+	},
+
+	hangup() {
+		this.send({type: 'hangup'});
+		if (this.mode === 'starting')
+			this.stop(null);
+	},
+
+	setTakeover(on) {
+		if (this.mode !== 'listen')
+			return;
+		for (const t of this.stream ? this.stream.getAudioTracks() : [])
+			t.enabled = on;
+		this.takeover = on;
+		this.send({type: on ? 'takeover' : 'release'});
+		this.render();
+	},
+
+	toggleMute() {
+		this.muted = !this.muted;
+		for (const t of this.stream ? this.stream.getAudioTracks() : [])
+			t.enabled = !this.muted;
+		this.render();
+	},
+
+	key(digit) {
+		const s = this.pc && this.pc.getSenders().find((x) => x.dtmf);
+		if (!s || !s.dtmf.canInsertDTMF) {
+			toast('Keypad: not connected yet', true);
+			return;
+		}
+		s.dtmf.insertDTMF(digit, 120, 80);
+	},
+
+	/* the far end's audio: an <audio> element must play it (or Chrome
+	 * delivers nothing), an analyser measures it */
+	play(stream) {
+		const a = $('#phone-audio');
+		a.srcObject = stream;
+		a.play().catch(() => {});
+		try {
+			if (!this.audioCtx)
+				this.audioCtx = new AudioContext();
+			this.audioCtx.resume().catch(() => {});
+			const src = this.audioCtx.createMediaStreamSource(stream);
+			this.analyser = this.audioCtx.createAnalyser();
+			this.analyser.fftSize = 1024;
+			src.connect(this.analyser);
+		} catch (e) {
+			this.analyser = null;
+		}
+		const buf = new Float32Array(1024);
+		clearInterval(this.levelTimer);
+		this.levelTimer = setInterval(() => {
+			if (!this.analyser)
+				return;
+			this.analyser.getFloatTimeDomainData(buf);
+			let sum = 0;
+			for (const v of buf)
+				sum += v * v;
+			this.level = Math.sqrt(sum / buf.length);
+			if (this.level > LEVEL_FLOOR && this.firstAudioAt === null)
+				this.firstAudioAt = performance.now();
+			$('#phone-level').value = Math.min(1, this.level * 4);
+		}, 10);
+	},
+
+	stopTracks() {
+		for (const t of this.stream ? this.stream.getTracks() : [])
+			t.stop();
+		this.stream = null;
+	},
+
+	stop(why) {
+		clearInterval(this.levelTimer);
+		this.levelTimer = null;
+		this.analyser = null;
+		this.level = 0;
+		if (this.pc) {
+			this.pc.close();
+			this.pc = null;
+		}
+		this.stopTracks();
+		$('#phone-audio').srcObject = null;
+		this.mode = 'idle';
+		this.callId = null;
+		this.takeover = false;
+		this.muted = false;
+		if (why)
+			this.status(why, true);
+		this.render();
+	},
+};
+
+function phoneInit() {
+	$('#phone-call').addEventListener('click', () => phone.call());
+	$('#phone-hangup').addEventListener('click', () => phone.hangup());
+	$('#phone-mute').addEventListener('click', () => phone.toggleMute());
+	const pad = $('#phone-keypad');
+	for (const d of '123456789*0#')
+		pad.append(el('button', {type: 'button', dataset: {digit: d},
+			'aria-label': 'Key ' + d,
+			onclick: () => phone.key(d)}, d));
+}
+
 /* ------------------------------------------------------------ routing */
 
 let currentView = null;
@@ -1369,6 +1740,8 @@ async function start() {
 	running = true;
 	connectEvents();
 	agent.connect();
+	phone.autoCall = location.hash === '#phone';
+	phone.connect();
 	route();
 	if (currentView !== 'messages')
 		countMessages();
@@ -1378,6 +1751,7 @@ function init() {
 	$('#signin-form').addEventListener('submit', signIn);
 	$('#signout').addEventListener('click', signOut);
 	$('#dial-form').addEventListener('submit', placeCall);
+	phoneInit();
 	$('#settings-form').addEventListener('submit', saveSettings);
 	$('#instructions-form').addEventListener('submit', saveInstructions);
 	$('#history-refresh').addEventListener('click', loadHistory);
