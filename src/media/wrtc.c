@@ -24,7 +24,7 @@ enum {
 	CHECK_PACE_MS      = 50,     /* full ICE: checks until one answers */
 	CONSENT_EVERY_MS   = 5000,   /* RFC 7675: about every 5 s          */
 	MAX_CAND           = 8,
-	MAX_PEND           = 32,     /* outstanding check transactions     */
+	CONSENT_PEND       = 4,      /* consent checks awaiting an answer  */
 	FP_MAX             = 32,
 	DTLS_LAYER         = WRTC_LAYER + 5,  /* above us: we filter first */
 	GATHER_LAYER       = WRTC_LAYER - 5,
@@ -63,8 +63,7 @@ struct wrtc {
 	enum tls_fingerprint rfpt;
 	enum wrtc_role role;
 	bool controlling, lite;
-	struct sa rcandv[MAX_CAND];
-	size_t rcandc;
+	size_t rcandc;              /* remote candidates: pendv[0..rcandc) */
 	uint32_t consent_ms;
 	uint64_t tiebreak;
 
@@ -72,7 +71,10 @@ struct wrtc {
 	bool checked;
 	bool up;
 	bool closed;
-	struct pend pendv[MAX_PEND];
+	/* one transaction per candidate, retransmitted every 50 ms until
+	 * answered (a slow answer still matches); then a small ring for
+	 * consent checks */
+	struct pend pendv[MAX_CAND + CONSENT_PEND];
 	size_t pendi;
 	struct tmr tmr_check;
 	struct tmr tmr_consent;
@@ -329,18 +331,13 @@ static int send_raw(struct wrtc *w, const struct sa *dst, struct mbuf *mb)
 }
 
 
-static void check_send(struct wrtc *w, const struct sa *dst)
+static void check_send(struct wrtc *w, struct pend *pe)
 {
 	/* peer-reflexive priority (RFC 8445 5.1.2): type 110, comp 1 */
 	const uint32_t prio = (110u << 24) | (65535u << 8) | 255u;
-	struct pend *pe = &w->pendv[w->pendi];
+	const struct sa *dst = &pe->dst;
 	struct mbuf *mb;
 	int err;
-
-	w->pendi = (w->pendi + 1) % MAX_PEND;
-	rand_bytes(pe->tid, sizeof(pe->tid));
-	pe->dst = *dst;
-	pe->used = true;
 
 	mb = mbuf_alloc(256);
 	if (!mb)
@@ -369,17 +366,23 @@ static void check_send(struct wrtc *w, const struct sa *dst)
 static void check_timer(void *arg)
 {
 	struct wrtc *w = arg;
+	struct pend *pe;
 	uint32_t every;
 
 	if (!w->checked) {
 		for (size_t i = 0; i < w->rcandc; i++)
-			check_send(w, &w->rcandv[i]);
+			check_send(w, &w->pendv[i]);
 		tmr_start(&w->tmr_check, CHECK_PACE_MS, check_timer, w);
 		return;
 	}
 
 	/* consent freshness: three tries per timeout, at most every 5 s */
-	check_send(w, &w->peer);
+	pe = &w->pendv[MAX_CAND + w->pendi];
+	w->pendi = (w->pendi + 1) % CONSENT_PEND;
+	rand_bytes(pe->tid, sizeof(pe->tid));
+	pe->dst = w->peer;
+	pe->used = true;
+	check_send(w, pe);
 	every = w->consent_ms / 3;
 	if (every > CONSENT_EVERY_MS)
 		every = CONSENT_EVERY_MS;
@@ -570,7 +573,7 @@ static void stun_response_input(struct wrtc *w, const struct sa *src,
 
 	if (stun_msg_method(msg) != STUN_METHOD_BINDING)
 		return;
-	for (size_t i = 0; i < MAX_PEND; i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(w->pendv); i++) {
 		if (w->pendv[i].used &&
 		    !memcmp(w->pendv[i].tid, stun_msg_tid(msg),
 			    STUN_TID_SIZE)) {
@@ -584,8 +587,6 @@ static void stun_response_input(struct wrtc *w, const struct sa *src,
 	if (stun_msg_chk_fingerprint(msg) ||
 	    stun_msg_chk_mi(msg, (const uint8_t *)w->rpwd, strlen(w->rpwd)))
 		return;
-	pe->used = false;
-
 	if (stun_msg_class(msg) != STUN_CLASS_SUCCESS_RESP)
 		return;
 
@@ -774,7 +775,10 @@ int wrtc_alloc(struct wrtc **wp, struct udp_sock *us,
 			break;
 		if (!sa_isset(&p->rcandv[i], SA_ALL))
 			continue;
-		w->rcandv[w->rcandc++] = p->rcandv[i];
+		w->pendv[w->rcandc].dst = p->rcandv[i];
+		w->pendv[w->rcandc].used = true;
+		rand_bytes(w->pendv[w->rcandc].tid, STUN_TID_SIZE);
+		++w->rcandc;
 	}
 	w->consent_ms = p->consent_timeout_ms ? p->consent_timeout_ms :
 		CONSENT_DEFAULT_MS;

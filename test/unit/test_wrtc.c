@@ -358,6 +358,56 @@ int test_wrtc_loopback(void)
 }
 
 
+/* Full ICE over several remote candidates: a dead one and an address
+ * the SDP claims but nothing answers from are skipped; the peer is the
+ * one whose answer came back. */
+int test_wrtc_candidates(void)
+{
+	struct udp_sock *dead = NULL;
+	struct wrtc_params pa, pb;
+	struct sa candv[3];
+	int err = 0;
+
+	TEST_ERR(wrtc_init());
+	TEST_ERR(side_open(&sa_));
+	TEST_ERR(side_open(&sb_));
+	TEST_ERR(sa_set_str(&candv[0], "127.0.0.1", 0));
+	TEST_ERR(udp_listen(&dead, &candv[0], NULL, NULL));
+	TEST_ERR(udp_local_get(dead, &candv[0]));
+	TEST_ERR(sa_set_str(&candv[1], "0.0.0.0", 0));   /* unset: skipped */
+	candv[2] = sb_.laddr;
+
+	memset(&pa, 0, sizeof(pa));
+	pa.lufrag = sa_.ufrag; pa.lpwd = sa_.pwd;
+	pa.rufrag = sb_.ufrag; pa.rpwd = sb_.pwd;
+	pa.rfp_alg = "sha-256"; pa.rfp = our_fp();
+	pa.role = WRTC_PASSIVE;      /* b dials DTLS this time */
+	pa.controlling = true;
+	pa.rcandv = candv; pa.rcandc = 3;
+	memset(&pb, 0, sizeof(pb));
+	pb.lufrag = sb_.ufrag; pb.lpwd = sb_.pwd;
+	pb.rufrag = sa_.ufrag; pb.rpwd = sa_.pwd;
+	pb.rfp_alg = "sha-256"; pb.rfp = our_fp();
+	pb.role = WRTC_ACTIVE;
+	pb.lite = true;
+	TEST_ERR(wrtc_alloc(&sb_.w, sb_.us, &pb, estab_h, rtp_h, close_h,
+			    &sb_));
+	TEST_ERR(wrtc_alloc(&sa_.w, sa_.us, &pa, estab_h, rtp_h, close_h,
+			    &sa_));
+	run(both_estab, 5000);
+	TEST_ASSERT(both_estab());
+	TEST_ASSERT(sa_cmp(&sa_.keys.peer, &sb_.laddr, SA_ALL));
+	TEST_ASSERT(!memcmp(sa_.keys.tx, sb_.keys.rx, sa_.keys.txlen));
+	TEST_ASSERT(!memcmp(sa_.keys.rx, sb_.keys.tx, sa_.keys.rxlen));
+	TEST_EQ(sa_.closes + sb_.closes, 0);
+
+	mem_deref(dead);
+	pair_close();
+	wrtc_close();
+	return err;
+}
+
+
 static int fp_flip(char *buf, size_t sz)
 {
 	str_ncpy(buf, our_fp(), sz);
