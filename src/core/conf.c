@@ -58,6 +58,8 @@ struct conf {
 static conf_check_h check_listen;
 static conf_check_h check_cidr;
 static conf_check_h check_host;
+static conf_check_h check_ws_path;
+static conf_check_h check_ice_url;
 static conf_check_h check_user;
 static conf_check_h check_display_name;
 static conf_check_h check_nonempty;
@@ -98,8 +100,25 @@ const struct conf_opt conf_opts[] = {
 	 "registration)"},
 	{"sip_port", CONF_INT, "0", 0, 65535, NULL, 0, NULL,
 	 "PBX/registrar port; 0 = default port of sip_transport"},
-	{"sip_transport", CONF_ENUM, "tls", 0, 0, "udp|tcp|tls", 0, NULL,
-	 "transport towards the PBX"},
+	{"sip_transport", CONF_ENUM, "tls", 0, 0, "udp|tcp|tls|wss", 0, NULL,
+	 "transport towards the PBX; wss = SIP over secure WebSocket "
+	 "(RFC 7118) to a WebRTC gateway, calls use ICE, DTLS-SRTP and Opus"},
+	{"sip_ws_path", CONF_STR, "/", 0, 0, NULL, 0, check_ws_path,
+	 "HTTP path of the gateway's SIP WebSocket (sip_transport = wss)"},
+	{"sip_ws_password", CONF_STR, NULL, 0, 0, NULL,
+	 CONF_F_SECRET | CONF_F_NUMBERED, NULL,
+	 "password for the gateway's WebRTC edge when it differs from "
+	 "sip_password (sip_transport = wss); unset = sip_password"},
+	{"ice_stun_urls", CONF_LIST, "", 0, 8, NULL, 0, check_ice_url,
+	 "STUN servers (stun:HOST[:PORT]) for a server-reflexive ICE "
+	 "candidate on WebRTC calls we place; empty = host candidate only"},
+	{"ice_turn_urls", CONF_LIST, "", 0, 8, NULL, 0, check_ice_url,
+	 "TURN servers (turn:HOST[:PORT][?transport=udp|tcp]) for a relayed "
+	 "ICE candidate on WebRTC calls we place; empty = none"},
+	{"ice_turn_username", CONF_STR, NULL, 0, 0, NULL, 0, NULL,
+	 "TURN user name (ice_turn_urls)"},
+	{"ice_turn_password", CONF_STR, NULL, 0, 0, NULL, CONF_F_SECRET, NULL,
+	 "TURN password (ice_turn_urls)"},
 	{"sip_extension", CONF_STR, NULL, 0, 0, NULL, CONF_F_NUMBERED,
 	 check_user,
 	 "extension (SIP user) to register; required when sip_host is set"},
@@ -1331,6 +1350,54 @@ static int check_listen(const char *v, char *err, size_t errsz)
 
 	return check_port(last + 1, vlen - (size_t)(last + 1 - v), err,
 			  errsz);
+}
+
+
+/* sip_ws_path: an absolute HTTP path, no spaces or control bytes */
+static int check_ws_path(const char *v, char *err, size_t errsz)
+{
+	if (v[0] != '/') {
+		snprintf(err, errsz, "\"%.100s\" must start with /", v);
+		return EINVAL;
+	}
+	for (const char *p = v; *p; p++) {
+		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+			snprintf(err, errsz, "must not contain spaces or "
+				 "control characters");
+			return EINVAL;
+		}
+	}
+	return 0;
+}
+
+
+/* ice_stun_urls / ice_turn_urls items (RFC 7064/7065):
+ * stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp|tcp] */
+static int check_ice_url(const char *v, char *err, size_t errsz)
+{
+	const char *host, *q;
+	bool turn = !strncmp(v, "turn:", 5);
+
+	if (!strncmp(v, "stun:", 5) || turn)
+		host = v + 5;
+	else
+		goto bad;
+	q = strchr(host, '?');
+	if (q && (!turn || (strcmp(q, "?transport=udp") &&
+			    strcmp(q, "?transport=tcp"))))
+		goto bad;
+	if (!*host || *host == '?' || *host == ':')
+		goto bad;
+	for (const char *p = host; *p && p != q; p++) {
+		if ((unsigned char)*p <= ' ' || *p == '/' || *p == '@')
+			goto bad;
+	}
+	return 0;
+
+ bad:
+	snprintf(err, errsz, "\"%.100s\" is not stun:HOST[:PORT] or "
+		 "turn:HOST[:PORT][?transport=udp|tcp]", v);
+	return EINVAL;
 }
 
 

@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "sip/reg.h"
 #include "sip/ua.h"
+#include "sip/ws.h"
 
 #define MOD "reg"
 
@@ -36,6 +37,7 @@ struct account {
 	unsigned failc;
 	uint32_t expires;
 	unsigned auth_tries;    /* challenges answered in this attempt    */
+	unsigned ws_gen;        /* WebSocket the registration stands on   */
 	bool registered;
 	bool shutting_down;
 	uint16_t last_code;
@@ -192,13 +194,15 @@ static void reg_resp_handler(int err, const struct sip_msg *msg, void *arg)
 				  "(expires %u s)", exp);
 		}
 		acc->registered = true;
+		acc->ws_gen = ws_generation();
 		acc->failc = 0;
 		acc->auth_tries = 0;
 		acc->last_code = msg->scode;
 
 		/* notice a dropped TCP/TLS connection without waiting for
 		 * the next refresh */
-		if (!acc->ka && msg->tp != SIP_TRANSP_UDP)
+		if (!acc->ka && (msg->tp == SIP_TRANSP_TCP ||
+				 msg->tp == SIP_TRANSP_TLS))
 			(void)sip_keepalive_start(&acc->ka, ua_sip(), msg,
 						  KEEPALIVE_SECS,
 						  keepalive_handler, acc);
@@ -315,6 +319,18 @@ static int account_alloc(const struct conf *conf, unsigned n,
 	else
 		str_ncpy(key, "sip_password", sizeof(key));
 	pass = conf_str(conf, key);
+	if (ws_active()) {
+		/* the gateway's WebRTC edge may have its own credential */
+		const char *wp;
+
+		if (n)
+			re_snprintf(key, sizeof(key), "sip_ws_password_%u", n);
+		else
+			str_ncpy(key, "sip_ws_password", sizeof(key));
+		wp = conf_str(conf, key);
+		if (wp && *wp)
+			pass = wp;
+	}
 
 	host = conf_str(conf, "sip_host");
 	if (host_fmt(hp, sizeof(hp), host, conf_int(conf, "sip_port")))
@@ -350,6 +366,40 @@ static int account_alloc(const struct conf *conf, unsigned n,
 }
 
 
+/* SIP over WebSocket: the registrar reaches us only over our own
+ * connection, so its loss is the registration's loss.  Down: register
+ * again with backoff (the attempts fail while the gateway is away and the
+ * delay grows).  Up on a new connection (libre replaced one it dropped):
+ * registrations made on the old one no longer route, renew them now. */
+static void ws_conn_handler(bool up, int err, void *arg)
+{
+	(void)arg;
+
+	for (struct le *le = accounts.head; le; le = le->next) {
+		struct account *acc = le->data;
+
+		if (acc->shutting_down || !acc->registered)
+			continue;
+		if (up && acc->ws_gen == ws_generation())
+			continue;
+		acc->registered = false;
+		if (up) {
+			log_info(MOD, acc->tag, "new WebSocket to the "
+				 "gateway: registering again");
+			acc->reg = mem_deref(acc->reg);
+			tmr_start(&acc->tmr, 0, start_tmr_handler, acc);
+			continue;
+		}
+		log_warn(MOD, acc->tag, "WebSocket to the gateway lost (%m): "
+			 "registering again", err);
+		events_emit("registration_failed", NULL,
+			    ",\"account\":\"%s\",\"code\":0,\"reason\":"
+			    "\"connection lost\"", acc->tag);
+		tmr_start(&acc->tmr, 0, drop_tmr_handler, acc);
+	}
+}
+
+
 int reg_init(const struct conf *conf, const char *tparam)
 {
 	unsigned nv[REG_MAX_ACCOUNTS];
@@ -361,6 +411,8 @@ int reg_init(const struct conf *conf, const char *tparam)
 	if (!conf_str(conf, "sip_host") || !*conf_str(conf, "sip_host"))
 		return 0;
 
+	if (ws_active())
+		ws_set_handler(ws_conn_handler, NULL);
 	err = account_alloc(conf, 0, tparam);
 	if (err)
 		return err;

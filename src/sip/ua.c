@@ -15,6 +15,7 @@
 #include "sip/call.h"
 #include "sip/reg.h"
 #include "sip/ua.h"
+#include "sip/ws.h"
 #include "store/store.h"
 
 #define MOD "sip"
@@ -88,6 +89,8 @@ static int parse_transport(enum sip_transp *tp, const struct pl *pl)
 		*tp = SIP_TRANSP_TCP;
 	else if (!pl_strcasecmp(pl, "tls"))
 		*tp = SIP_TRANSP_TLS;
+	else if (!pl_strcasecmp(pl, "wss"))
+		*tp = SIP_TRANSP_WSS;
 	else
 		return EINVAL;
 	return 0;
@@ -477,6 +480,33 @@ static int add_transports(void)
 		have_tp[le->tp] = true;
 	}
 
+	/* SIP over secure WebSocket: client transports only (RFC 7118: the
+	 * gateway reaches us over our own connection).  A plain WS one too,
+	 * so a gateway's Record-Route with ";transport=ws" (Kamailio writes
+	 * that for WSS as well) is routable; ws.c sends it over the same
+	 * secure connection and refuses any other. */
+	if (ua.have_registrar && ua.reg_tp == SIP_TRANSP_WSS) {
+		struct sa la;
+
+		if (sa_is_loopback(&ua.registrar))
+			(void)sa_set_str(&la, sa_af(&ua.registrar) == AF_INET ?
+					 "127.0.0.1" : "::1", 0);
+		else if (net_default_source_addr_get(sa_af(&ua.registrar),
+						     &la))
+			return EADDRNOTAVAIL;
+		err = sip_transp_add_websock(ua.sip, SIP_TRANSP_WSS, &la,
+					     false, NULL);
+		if (!err)
+			err = sip_transp_add_websock(ua.sip, SIP_TRANSP_WS,
+						     &la, false, NULL);
+		if (err) {
+			log_error(MOD, NULL, "cannot add wss transport: %m",
+				  err);
+			return err;
+		}
+		return 0;
+	}
+
 	/* registering over a transport we don't listen on: add a client
 	 * side transport on an ephemeral port of the same address family */
 	if (ua.have_registrar && !have_tp[ua.reg_tp]) {
@@ -597,7 +627,8 @@ int ua_init(const struct conf *conf)
 		return err;
 	}
 	if (!srtp || !strcmp(srtp, "auto")) {
-		bool tls = ua.have_registrar ? ua.reg_tp == SIP_TRANSP_TLS :
+		bool tls = ua.have_registrar ? (ua.reg_tp == SIP_TRANSP_TLS ||
+						 ua.reg_tp == SIP_TRANSP_WSS) :
 			false;
 		ua.mcfg.prefs.srtp = tls ? SRTP_MANDATORY : SRTP_OPTIONAL;
 	}
@@ -659,6 +690,23 @@ int ua_init(const struct conf *conf)
 	err = mclock_init();
 	if (err)
 		return err;
+
+	if (ua.reg_tp == SIP_TRANSP_WSS && ua.have_registrar) {
+		struct ws_cfg wcfg;
+		struct sa gw = ua.registrar;
+		int64_t port = conf_int(conf, "sip_port");
+
+		sa_set_port(&gw, sip_transp_port(SIP_TRANSP_WSS,
+						 (uint16_t)port));
+		memset(&wcfg, 0, sizeof(wcfg));
+		wcfg.host = ua.host;
+		wcfg.addr = &gw;
+		wcfg.path = conf_str(conf, "sip_ws_path");
+		wcfg.ca = conf_str(conf, "sip_tls_ca");
+		err = ws_init(ua.sip, ua.dnsc, &wcfg);
+		if (err)
+			return err;
+	}
 
 	return reg_init(conf, tparam);
 }
@@ -768,6 +816,7 @@ void ua_close(void)
 			ua.sip = mem_deref(ua.sip);
 		ua.sip = NULL;
 	}
+	ws_close();     /* after libre dropped its WebSockets */
 	ua.dnsc = mem_deref(ua.dnsc);
 	ua.tls = mem_deref(ua.tls);
 	ua.app = mem_deref(ua.app);

@@ -520,7 +520,7 @@ int test_conf_help(void)
 	if (!err)
 		err = !strstr(help, "<int 1..300>  default: 20");
 	if (!err)
-		err = !strstr(help, "<udp|tcp|tls>  default: tls");
+		err = !strstr(help, "<udp|tcp|tls|wss>  default: tls");
 	if (!err)
 		err = !strstr(help, "self-signed");
 
