@@ -1,5 +1,13 @@
 /*
  * stream.c  One call's audio media on the main loop's 20 ms media clock.
+ *
+ * WebRTC mode (the offer or cfg.webrtc decides): RTP and RTCP share the
+ * RTP socket (rtcp-mux; libre's RTCP socket stays unused), and a wrtc on
+ * that socket answers ICE checks and runs DTLS. Nothing is sent until
+ * DTLS is up; then SRTP keys come from the handshake and media goes only
+ * to the address that passed the ICE check, never to what the SDP says.
+ * When the wrtc gives up (ICE, DTLS, fingerprint, consent) the fail
+ * handler ends the call.
  */
 #include <string.h>
 #include <errno.h>
@@ -14,6 +22,7 @@
 #include "media/pacer.h"
 #include "media/playq.h"
 #include "media/wav.h"
+#include "media/wrtc.h"
 #include "media/stream.h"
 
 #define MOD "media"
@@ -40,6 +49,12 @@ struct mstream {
 	enum srtp_suite srtp_suite;
 	struct sdp_session *sdp;
 	struct sdpneg_result res;
+	struct wrtc *wrtc;          /* WebRTC mode only                    */
+	bool webrtc;                /* negotiated WebRTC: rtcp-mux, DTLS   */
+	bool wrtc_up;               /* DTLS done, SRTP keyed: may send     */
+	bool offerer;               /* we made the offer (controlling ICE) */
+	bool failed;                /* fail handler called                 */
+	uint32_t dtmf_clock;
 	bool have_media;
 	bool started;
 	struct codec_state *codec;
@@ -113,6 +128,7 @@ static void destructor(void *arg)
 	struct mstream *ms = arg;
 
 	clock_leave(ms);
+	mem_deref(ms->wrtc);
 	mem_deref(ms->uh_rtp);
 	mem_deref(ms->uh_rtcp);
 	mem_deref(ms->rtp);
@@ -135,6 +151,19 @@ static void destructor(void *arg)
 
 /* --- SRTP as UDP helpers below the RTP stack --- */
 
+/* With rtcp-mux RTCP shares the RTP socket: RFC 5761 tells it by the
+ * second byte (payload types 64-95 with the marker bit = 192-223). */
+static bool is_rtcp(const struct mstream *ms, const struct mbuf *mb)
+{
+	uint8_t b;
+
+	if (!ms->webrtc || mbuf_get_left(mb) < 2)
+		return false;
+	b = mbuf_buf(mb)[1];
+	return b >= 192 && b <= 223;
+}
+
+
 static bool srtp_send_h(int *err, struct sa *dst, struct mbuf *mb, void *arg)
 {
 	struct mstream *ms = arg;
@@ -142,7 +171,10 @@ static bool srtp_send_h(int *err, struct sa *dst, struct mbuf *mb, void *arg)
 
 	if (!ms->srtp_tx)
 		return false;
-	*err = srtp_encrypt(ms->srtp_tx, mb);
+	if (is_rtcp(ms, mb))
+		*err = srtcp_encrypt(ms->srtp_tx, mb);
+	else
+		*err = srtp_encrypt(ms->srtp_tx, mb);
 	return false; /* continue sending (encrypted) */
 }
 
@@ -152,8 +184,15 @@ static bool srtp_recv_h(struct sa *src, struct mbuf *mb, void *arg)
 	struct mstream *ms = arg;
 	(void)src;
 
-	if (!ms->srtp_rx)
+	if (!ms->srtp_rx) {
+		/* WebRTC media is never in the clear */
+		return ms->webrtc;
+	}
+	if (is_rtcp(ms, mb)) {
+		if (srtcp_decrypt(ms->srtp_rx, mb))
+			return true;
 		return false;
+	}
 	if (srtp_decrypt(ms->srtp_rx, mb)) {
 		log_debug(MOD, ms->callid, "SRTP packet failed to decrypt");
 		return true; /* drop */
@@ -242,7 +281,7 @@ static void rtp_recv_handler(const struct sa *src, const struct rtp_header *hdr,
 	/* symmetric RTP: answer to where the media really comes from. A new
 	 * source is followed freely only in the first seconds after media
 	 * (re)starts, later only from the signalled address (RTP bleed) */
-	if (!sa_cmp(src, &ms->txdst, SA_ALL) &&
+	if (!ms->webrtc && !sa_cmp(src, &ms->txdst, SA_ALL) &&
 	    (ms->last_rx_ms < ms->latch_until_ms ||
 	     sa_cmp(src, &ms->res.raddr, SA_ADDR))) {
 		if (!ms->latched || sa_isset(&ms->txdst, SA_ADDR) == false)
@@ -272,7 +311,7 @@ static void rtcp_recv_handler(const struct sa *src, struct rtcp_msg *msg,
 	struct mstream *ms = arg;
 
 	ms->st.rtcp_rx++;
-	if (!sa_cmp(src, &ms->rtcpdst, SA_ALL)) {
+	if (!ms->webrtc && !sa_cmp(src, &ms->rtcpdst, SA_ALL)) {
 		ms->rtcpdst = *src;
 		ms->rtcp_latched = true;
 		rtcp_start(ms->rtp, NULL, &ms->rtcpdst);
@@ -341,6 +380,10 @@ int mstream_alloc(struct mstream **msp, const struct mstream_cfg *cfg,
 					ms);
 	if (err)
 		goto out;
+
+	ms->cfg.prefs.webrtc = cfg->webrtc;
+	ms->cfg.prefs.ssrc = rtp_sess_ssrc(ms->rtp);
+	ms->dtmf_clock = 8000;
 
 	ms->txmb = mbuf_alloc(RTP_HDR + CODEC_MAX_PAYLOAD + SRTP_ROOM);
 	if (!ms->txmb) {
@@ -426,11 +469,150 @@ static void local_addr(const struct mstream *ms, struct sa *laddr)
 }
 
 
+static void fail(struct mstream *ms, int err, const char *reason)
+{
+	if (ms->failed)
+		return;
+	ms->failed = true;
+	log_warn(MOD, ms->callid, "media failed: %s", reason);
+	if (ms->failh)
+		ms->failh(err, reason, ms->fail_arg);
+}
+
+
+static void wrtc_estab_handler(const struct wrtc_keys *keys, void *arg)
+{
+	struct mstream *ms = arg;
+	struct srtp *tx = NULL, *rx = NULL;
+	int err;
+
+	err  = srtp_alloc(&tx, keys->suite, keys->tx, keys->txlen, 0);
+	err |= srtp_alloc(&rx, keys->suite, keys->rx, keys->rxlen, 0);
+	if (err) {
+		mem_deref(tx);
+		mem_deref(rx);
+		fail(ms, err ? err : EINVAL, "SRTP setup failed");
+		return;
+	}
+	mem_deref(ms->srtp_tx);
+	mem_deref(ms->srtp_rx);
+	ms->srtp_tx = tx;
+	ms->srtp_rx = rx;
+
+	/* media to the checked address only */
+	ms->txdst = keys->peer;
+	ms->rtcpdst = keys->peer;
+	ms->latched = ms->rtcp_latched = true;
+	ms->wrtc_up = true;
+	if (ms->started)
+		rtcp_start(ms->rtp, NULL, &ms->rtcpdst);
+
+	log_info(MOD, ms->callid, "WebRTC media up: DTLS-SRTP %s, %s",
+		 srtp_suite_name(keys->suite), ms->res.codec->name);
+}
+
+
+static void wrtc_close_handler(int err, const char *reason, void *arg)
+{
+	struct mstream *ms = arg;
+
+	ms->wrtc_up = false;
+	ms->srtp_tx = mem_deref(ms->srtp_tx);
+	fail(ms, err, reason ? reason : "WebRTC transport closed");
+}
+
+
+/* WebRTC: one wrtc per ICE/DTLS session; a re-negotiation with the same
+ * credentials and fingerprint keeps it (hold, re-INVITE). */
+static int webrtc_apply(struct mstream *ms, const struct sdpneg_result *res)
+{
+	struct wrtc_params p;
+	struct wrtc *w = NULL;
+	int err;
+
+	if (ms->wrtc && ms->webrtc &&
+	    !strcmp(res->rufrag, ms->res.rufrag) &&
+	    !strcmp(res->rpwd, ms->res.rpwd) &&
+	    !strcmp(res->rfp, ms->res.rfp))
+		return 0;
+
+	memset(&p, 0, sizeof(p));
+	p.lufrag = res->lufrag;
+	p.lpwd = res->lpwd;
+	p.rufrag = res->rufrag;
+	p.rpwd = res->rpwd;
+	p.rfp_alg = res->rfp_alg;
+	p.rfp = res->rfp;
+	p.role = res->role;
+	/* the offerer runs full ICE (towards a gateway or another full
+	 * agent); answering, we are ICE-lite like a server */
+	p.controlling = ms->offerer;
+	p.lite = !ms->offerer;
+	p.rcandv = res->rcandv;
+	p.rcandc = res->rcandc;
+
+	err = wrtc_alloc(&w, rtp_sock(ms->rtp), &p, wrtc_estab_handler, NULL,
+			 wrtc_close_handler, ms);
+	if (err) {
+		log_warn(MOD, ms->callid, "WebRTC transport: %m", err);
+		return err;
+	}
+
+	mem_deref(ms->wrtc);
+	ms->wrtc = w;
+	ms->wrtc_up = false;
+	ms->srtp_tx = mem_deref(ms->srtp_tx);
+	ms->srtp_rx = mem_deref(ms->srtp_rx);
+	memset(&ms->txdst, 0, sizeof(ms->txdst));
+	memset(&ms->rtcpdst, 0, sizeof(ms->rtcpdst));
+	rtcp_enable_mux(ms->rtp, true);
+	ms->webrtc = true;
+	return 0;
+}
+
+
+/* telephone-event runs at the codec's clock (48 kHz with Opus) */
+static int dtmf_clock_apply(struct mstream *ms, uint32_t clock)
+{
+	struct dtmf_rx *rx = NULL;
+	struct dtmf_tx *tx = NULL;
+	int err;
+
+	if (!clock || clock == ms->dtmf_clock)
+		return 0;
+
+	err  = dtmf_rx_alloc(&rx, clock, dtmf_digit_handler, ms);
+	err |= dtmf_tx_alloc(&tx, clock);
+	if (err) {
+		mem_deref(rx);
+		mem_deref(tx);
+		return err;
+	}
+	mem_deref(ms->dtmf_rx);
+	mem_deref(ms->dtmf_tx);
+	ms->dtmf_rx = rx;
+	ms->dtmf_tx = tx;
+	ms->dtmf_clock = clock;
+	return 0;
+}
+
+
 /* Apply a negotiation result: codec, jitter buffer, SRTP, destination. */
 static int apply_media(struct mstream *ms, const struct sdpneg_result *res)
 {
 	const struct codec_info *prev = ms->res.codec;
 	int err = 0;
+
+	if (ms->webrtc && !res->webrtc)
+		return EPROTO;  /* no way back to plain RTP on this socket */
+	if (res->webrtc) {
+		err = webrtc_apply(ms, res);
+		if (err)
+			return err;
+	}
+	err = dtmf_clock_apply(ms, res->te_tx_pt >= 0 ? res->te_clock : 0);
+	if (err)
+		return err;
 
 	if (!ms->codec || prev != res->codec) {
 		struct codec_state *cs = NULL;
@@ -454,7 +636,10 @@ static int apply_media(struct mstream *ms, const struct sdpneg_result *res)
 		jitbuf_flush(ms->jb);
 	}
 
-	if (res->srtp) {
+	if (res->webrtc) {
+		/* keys come from DTLS (wrtc_estab_handler) */
+	}
+	else if (res->srtp) {
 		bool rekey = !ms->srtp_tx || ms->srtp_suite != res->suite ||
 			memcmp(ms->srtp_lkey, res->lkey, SRTP_KEYLEN) ||
 			memcmp(ms->srtp_rkey, res->rkey, SRTP_KEYLEN);
@@ -483,8 +668,10 @@ static int apply_media(struct mstream *ms, const struct sdpneg_result *res)
 		ms->srtp_rx = mem_deref(ms->srtp_rx);
 	}
 
-	/* a new remote address from signalling replaces a latched one */
-	if (!ms->have_media || !sa_cmp(&res->raddr, &ms->res.raddr, SA_ALL)) {
+	/* a new remote address from signalling replaces a latched one
+	 * (WebRTC: never; the ICE check decides) */
+	if (!res->webrtc && (!ms->have_media ||
+			     !sa_cmp(&res->raddr, &ms->res.raddr, SA_ALL))) {
 		ms->txdst = res->raddr;
 		ms->rtcpdst = res->raddr_rtcp;
 		ms->latched = false;
@@ -501,6 +688,25 @@ static int apply_media(struct mstream *ms, const struct sdpneg_result *res)
 }
 
 
+/* Our DTLS certificate's fingerprint for the SDP; the certificate is
+ * made at start-up (main), or here on first use (tests, tools). */
+static const char *fingerprint(void)
+{
+	if (!wrtc_fingerprint())
+		(void)wrtc_init();
+	return wrtc_fingerprint();
+}
+
+
+static bool offer_is_webrtc(const struct mbuf *offer)
+{
+	static const char proto[] = " UDP/TLS/RTP/SAVPF ";
+
+	return memmem(mbuf_buf(offer), mbuf_get_left(offer), proto,
+		      sizeof(proto) - 1) != NULL;
+}
+
+
 int mstream_offer(struct mstream *ms, struct mbuf **mbp)
 {
 	struct sdp_session *sess = NULL;
@@ -510,6 +716,12 @@ int mstream_offer(struct mstream *ms, struct mbuf **mbp)
 	if (!ms || !mbp)
 		return EINVAL;
 
+	if (ms->cfg.prefs.webrtc) {
+		ms->cfg.prefs.fingerprint = fingerprint();
+		if (!ms->cfg.prefs.fingerprint)
+			return ENOENT;
+	}
+	ms->offerer = true;
 	local_addr(ms, &laddr);
 	err = sdpneg_offer(&sess, mbp, &laddr, &ms->cfg.prefs, &ms->res);
 	if (err)
@@ -610,6 +822,9 @@ int mstream_offer_decode(struct mstream *ms, struct mbuf *offer,
 
 	res = ms->res;
 	local_addr(ms, &laddr);
+	if (offer_is_webrtc(offer))
+		ms->cfg.prefs.fingerprint = fingerprint();
+	ms->offerer = false;
 	err = sdpneg_answer(&sess, answerp, &laddr, &ms->cfg.prefs, offer,
 			    ms->have_media && ms->srtp_tx != NULL, &res,
 			    scodep, reasonp);
@@ -715,6 +930,7 @@ void mstream_stats(const struct mstream *ms, struct mstream_stats *st)
 static bool can_send(const struct mstream *ms)
 {
 	return ms->have_media && !ms->local_hold &&
+		(!ms->webrtc || ms->wrtc_up) &&
 		(ms->res.dir & SDP_SENDONLY) &&
 		sa_isset(&ms->txdst, SA_ALL) &&
 		!sa_is_any(&ms->txdst);
@@ -768,8 +984,17 @@ static void mstream_tick(struct mstream *ms, uint64_t now_ms)
 
 	case JITBUF_LOST:
 		ms->st.concealed++;
-		if (codec_conceal(ms->codec, rx))
+		/* Opus: a single loss comes back from the FEC copy in the
+		 * next packet, when that one is already here */
+		len = sizeof(buf);
+		if (ci->id == CODEC_OPUS &&
+		    0 == jitbuf_peek(ms->jb, buf, &len)) {
+			if (codec_conceal_fec(ms->codec, buf, len, rx))
+				memset(rx, 0, sizeof(rx));
+		}
+		else if (codec_conceal(ms->codec, rx)) {
 			memset(rx, 0, sizeof(rx));
+		}
 		break;
 
 	default:
