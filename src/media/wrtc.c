@@ -301,7 +301,8 @@ static void fail(struct wrtc *w, int err, const char *reason)
 	 * calling us (or hold their own reference across estabh) */
 	w->tc = mem_deref(w->tc);
 
-	log_info(MOD, NULL, "WebRTC transport closed: %s (%m)", reason, err);
+	/* the stream logs it with the call id */
+	log_debug(MOD, NULL, "WebRTC transport closed: %s (%m)", reason, err);
 	w->closeh = NULL;
 	if (closeh)
 		closeh(err, reason, w->arg);
@@ -436,7 +437,7 @@ static void dtls_estab_handler(void *arg)
 	memset(srv, 0, sizeof(srv));
 
 	w->up = true;
-	log_info(MOD, NULL, "DTLS-SRTP up with %J (%s)", &w->peer,
+	log_debug(MOD, NULL, "DTLS-SRTP up with %J (%s)", &w->peer,
 		 srtp_suite_name(keys.suite));
 	if (w->estabh)
 		w->estabh(&keys, w->arg);

@@ -111,13 +111,13 @@ static void raw_h(const struct sa *src, struct mbuf *mb, void *arg)
 }
 
 
-static int side_open(struct side *s)
+static int side_open_at(struct side *s, const char *ip)
 {
 	struct sa any;
 	int err;
 
 	memset(s, 0, sizeof(*s));
-	err = sa_set_str(&any, "127.0.0.1", 0);
+	err = sa_set_str(&any, ip, 0);
 	if (err)
 		return err;
 	err = udp_listen(&s->us, &any, raw_h, s);
@@ -129,6 +129,12 @@ static int side_open(struct side *s)
 	wrtc_ice_credentials(s->ufrag, sizeof(s->ufrag), s->pwd,
 			     sizeof(s->pwd));
 	return 0;
+}
+
+
+static int side_open(struct side *s)
+{
+	return side_open_at(s, "127.0.0.1");
 }
 
 
@@ -353,6 +359,33 @@ int test_wrtc_loopback(void)
  out:
 	pair_close();
 	side_close(&c);
+	wrtc_close();
+	return err;
+}
+
+
+/* The same over IPv6 loopback (skipped where ::1 cannot be bound). */
+int test_wrtc_ipv6(void)
+{
+	int err = 0;
+
+	TEST_ERR(wrtc_init());
+	if (side_open_at(&sa_, "::1") || side_open_at(&sb_, "::1")) {
+		fprintf(stderr, "wrtc: no IPv6 loopback, skipped\n");
+		goto out;
+	}
+	TEST_EQ(sa_af(&sa_.laddr), AF_INET6);
+	TEST_ERR(pair_alloc(our_fp(), our_fp(), 0, NULL));
+	run(both_estab, 5000);
+	TEST_ASSERT(both_estab());
+	TEST_ASSERT(sa_cmp(&sa_.keys.peer, &sb_.laddr, SA_ALL));
+	TEST_ASSERT(sa_cmp(&sb_.keys.peer, &sa_.laddr, SA_ALL));
+	TEST_ASSERT(!memcmp(sa_.keys.tx, sb_.keys.rx, sa_.keys.txlen));
+	TEST_ERR(send_rtp(sa_.us, &sb_.laddr, 3));
+	run(b_got_rtp, 1000);
+	TEST_EQ(sb_.rtp_rx, 1);
+ out:
+	pair_close();
 	wrtc_close();
 	return err;
 }
