@@ -53,6 +53,7 @@ static struct {
 	char *app;
 	char *record_dir;
 	char *host;              /* sip_host for TLS name checks */
+	char *ice[4];            /* STUN/TURN URLs, TURN user and password */
 	uint32_t max_calls;
 	uint32_t drain_secs;
 	enum sip_transp reg_tp;
@@ -621,6 +622,21 @@ int ua_init(const struct conf *conf)
 	ua.mcfg.jitter_min_ms = (uint32_t)conf_int(conf, "jitter_min_ms");
 	ua.mcfg.jitter_max_ms = (uint32_t)conf_int(conf, "jitter_max_ms");
 	ua.mcfg.dtmf_inband = conf_bool(conf, "dtmf_inband");
+	{
+		/* full ICE when we offer WebRTC towards a gateway (wss) */
+		static const char *keys[4] = {"ice_stun_urls", "ice_turn_urls",
+			"ice_turn_username", "ice_turn_password"};
+
+		for (size_t i = 0; i < 4; i++) {
+			const char *v = conf_str(conf, keys[i]);
+			if (v && *v && str_dup(&ua.ice[i], v))
+				return ENOMEM;
+		}
+		ua.mcfg.ice_stun_urls = ua.ice[0];
+		ua.mcfg.ice_turn_urls = ua.ice[1];
+		ua.mcfg.ice_turn_user = ua.ice[2];
+		ua.mcfg.ice_turn_pass = ua.ice[3];
+	}
 	err = sdpneg_prefs_parse(&ua.mcfg.prefs, conf_str(conf, "codecs"));
 	if (err) {
 		log_error(MOD, NULL, "codecs: cannot parse");
@@ -822,6 +838,11 @@ void ua_close(void)
 	ua.app = mem_deref(ua.app);
 	ua.record_dir = mem_deref(ua.record_dir);
 	ua.host = mem_deref(ua.host);
+	for (size_t i = 0; i < ARRAY_SIZE(ua.ice); i++) {
+		if (ua.ice[i] && i == 3)
+			memset(ua.ice[i], 0, strlen(ua.ice[i]));
+		ua.ice[i] = mem_deref(ua.ice[i]);
+	}
 	policy_close();
 }
 
@@ -831,13 +852,17 @@ int ua_connect(struct call **callp, const char *uri, unsigned account,
 {
 	struct account *acc = account_get(account);
 	struct call_params prm = ua.prm;
+	struct mstream_cfg mcfg = ua.mcfg;
 	char to[512], from[300];
 	const char *route = NULL;
 	void *auth = NULL;
 
 	if (!uri || !*uri)
 		return EINVAL;
-	prm.media = &ua.mcfg;
+	/* over a WebRTC gateway's WebSocket we offer what a browser would:
+	 * UDP/TLS/RTP/SAVPF, full ICE (controlling), DTLS-SRTP, Opus */
+	mcfg.webrtc = acc && ua.reg_tp == SIP_TRANSP_WSS;
+	prm.media = &mcfg;
 
 	if (acc) {
 		/* dial through the PBX */
