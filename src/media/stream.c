@@ -50,6 +50,10 @@ struct mstream {
 	struct sdp_session *sdp;
 	struct sdpneg_result res;
 	struct wrtc *wrtc;          /* WebRTC mode only                    */
+	struct wrtc_gather *gather;
+	char *ice[4];               /* stun, turn urls, turn user, pass    */
+	mstream_ready_h *readyh;
+	void *ready_arg;
 	bool webrtc;                /* negotiated WebRTC: rtcp-mux, DTLS   */
 	bool wrtc_up;               /* DTLS done, SRTP keyed: may send     */
 	bool offerer;               /* we made the offer (controlling ICE) */
@@ -128,7 +132,10 @@ static void destructor(void *arg)
 	struct mstream *ms = arg;
 
 	clock_leave(ms);
+	mem_deref(ms->gather);
 	mem_deref(ms->wrtc);
+	for (size_t i = 0; i < ARRAY_SIZE(ms->ice); i++)
+		mem_deref(ms->ice[i]);
 	mem_deref(ms->uh_rtp);
 	mem_deref(ms->uh_rtcp);
 	mem_deref(ms->rtp);
@@ -354,6 +361,23 @@ int mstream_alloc(struct mstream **msp, const struct mstream_cfg *cfg,
 		err = str_dup(&ms->record_path, cfg->record_path);
 		if (err)
 			goto out;
+	}
+
+	/* owned copies: the configuration may be reloaded mid-call */
+	err = 0;
+	{
+		const char *ice[4] = {cfg->ice_stun_urls, cfg->ice_turn_urls,
+				      cfg->ice_turn_user, cfg->ice_turn_pass};
+		for (size_t i = 0; i < ARRAY_SIZE(ice) && !err; i++) {
+			if (str_isset(ice[i]))
+				err = str_dup(&ms->ice[i], ice[i]);
+		}
+		if (err)
+			goto out;
+		ms->cfg.ice_stun_urls = ms->ice[0];
+		ms->cfg.ice_turn_urls = ms->ice[1];
+		ms->cfg.ice_turn_user = ms->ice[2];
+		ms->cfg.ice_turn_pass = ms->ice[3];
 	}
 
 	err = rtp_listen(&ms->rtp, IPPROTO_UDP, &cfg->laddr, cfg->port_min,
@@ -704,6 +728,54 @@ static bool offer_is_webrtc(const struct mbuf *offer)
 
 	return memmem(mbuf_buf(offer), mbuf_get_left(offer), proto,
 		      sizeof(proto) - 1) != NULL;
+}
+
+
+static void gather_handler(int err, const struct sa *srflx,
+			   const struct sa *relay, void *arg)
+{
+	struct mstream *ms = arg;
+	mstream_ready_h *readyh = ms->readyh;
+	(void)relay;
+
+	ms->gather = mem_deref(ms->gather);
+	ms->readyh = NULL;
+	if (srflx) {
+		ms->cfg.prefs.srflx = *srflx;
+		log_debug(MOD, ms->callid, "server-reflexive candidate %J",
+			  srflx);
+	}
+	else if (err) {
+		log_info(MOD, ms->callid, "no server-reflexive candidate: %m",
+			 err);
+	}
+	if (readyh)
+		readyh(err, ms->ready_arg);
+}
+
+
+int mstream_gather(struct mstream *ms, mstream_ready_h *readyh, void *arg)
+{
+	int err;
+
+	if (!ms || !readyh)
+		return EINVAL;
+	if (ms->gather)
+		return EALREADY;
+
+	ms->readyh = readyh;
+	ms->ready_arg = arg;
+	if (!ms->ice[0] && !ms->ice[1]) {
+		readyh(0, arg);
+		return 0;
+	}
+
+	err = wrtc_gather(&ms->gather, rtp_sock(ms->rtp), ms->ice[0],
+			  ms->ice[1], ms->ice[2], ms->ice[3], 0,
+			  gather_handler, ms);
+	if (err)
+		ms->readyh = NULL;
+	return err;
 }
 
 

@@ -92,6 +92,15 @@ void mstream_set_fail_handler(struct mstream *ms, mstream_fail_h *h,
 /* One tap per stream; h NULL removes it. Main thread. */
 void mstream_set_tap(struct mstream *ms, mstream_tap_h *h, void *arg);
 
+/* WebRTC offers (cfg.webrtc) towards a gateway: gather a server-reflexive
+ * candidate from cfg.ice_stun_urls on the stream's socket, for the next
+ * mstream_offer. readyh is called once, err 0 when something was found or
+ * nothing is configured (ENOTSUP: TURN is configured but not done; the
+ * offer still works with what was found). Without this call the offer
+ * carries the host candidate only. */
+typedef void (mstream_ready_h)(int err, void *arg);
+int  mstream_gather(struct mstream *ms, mstream_ready_h *readyh, void *arg);
+
 /* Offer/answer. Each successful call (re)configures the stream. */
 int  mstream_offer(struct mstream *ms, struct mbuf **mbp);
 int  mstream_answer_decode(struct mstream *ms, struct mbuf *mb);

@@ -358,3 +358,118 @@ int test_mstream_webrtc_fail(void)
 	wrtc_close();
 	return err;
 }
+
+
+/* A STUN server stand-in: every Binding request gets the mapped address
+ * 203.0.113.5 with the request's source port. */
+struct stun_srv {
+	struct udp_sock *us;
+	unsigned requests;
+};
+
+
+static void stun_srv_recv(const struct sa *src, struct mbuf *mb, void *arg)
+{
+	struct stun_srv *srv = arg;
+	struct stun_msg *msg = NULL;
+	struct sa mapped;
+
+	if (stun_msg_decode(&msg, mb, NULL))
+		return;
+	if (stun_msg_method(msg) == STUN_METHOD_BINDING &&
+	    stun_msg_class(msg) == STUN_CLASS_REQUEST) {
+		++srv->requests;
+		sa_set_str(&mapped, "203.0.113.5", sa_port(src));
+		(void)stun_reply(IPPROTO_UDP, srv->us, src, 0, msg, NULL, 0,
+				 false, 1, STUN_ATTR_XOR_MAPPED_ADDR, &mapped);
+	}
+	mem_deref(msg);
+}
+
+
+static struct {
+	bool done;
+	int err;
+} ready;
+
+
+static void ready_h(int err, void *arg)
+{
+	(void)arg;
+	ready.done = true;
+	ready.err = err;
+}
+
+
+static bool gathered(void)
+{
+	return ready.done;
+}
+
+
+/* cfg.ice_stun_urls: mstream_gather finds our server-reflexive address
+ * and the next WebRTC offer carries it as a srflx candidate. */
+int test_mstream_webrtc_gather(void)
+{
+	struct stun_srv srv;
+	struct mstream_cfg cfg;
+	struct mstream *ms = NULL;
+	struct mbuf *offer = NULL;
+	struct sa laddr;
+	char urls[64], want[96], *txt = NULL;
+	int err;
+
+	memset(&srv, 0, sizeof(srv));
+	memset(&ready, 0, sizeof(ready));
+	sa_set_str(&laddr, "127.0.0.1", 0);
+	TEST_ERR(udp_listen(&srv.us, &laddr, stun_srv_recv, &srv));
+	TEST_ERR(udp_local_get(srv.us, &laddr));
+	re_snprintf(urls, sizeof(urls), "stun:127.0.0.1:%u", sa_port(&laddr));
+
+	memset(&cfg, 0, sizeof(cfg));
+	sa_set_str(&cfg.laddr, "127.0.0.1", 0);
+	cfg.port_min = 42000;
+	cfg.port_max = 42999;
+	(void)sdpneg_prefs_parse(&cfg.prefs, "PCMU");
+	cfg.rtp_timeout_secs = 10;
+	cfg.jitter_min_ms = 40;
+	cfg.jitter_max_ms = 200;
+	cfg.webrtc = true;
+	cfg.ice_stun_urls = urls;
+
+	err = mstream_alloc(&ms, &cfg, "gather", NULL, NULL);
+	if (!err)
+		err = mstream_gather(ms, ready_h, NULL);
+	if (err)
+		goto out;
+	run(gathered, 3000);
+	if (!ready.done || ready.err || srv.requests < 1) {
+		fprintf(stderr, "gather: done %d err %d requests %u\n",
+			ready.done, ready.err, srv.requests);
+		err = EPROTO;
+		goto out;
+	}
+
+	err = mstream_offer(ms, &offer);
+	if (!err)
+		err = mbuf_strdup(offer, &txt, mbuf_get_left(offer));
+	if (err)
+		goto out;
+	re_snprintf(want, sizeof(want), " 203.0.113.5 %u typ srflx raddr "
+		    "127.0.0.1 rport %u\r\n", mstream_lport(ms),
+		    mstream_lport(ms));
+	if (!strstr(txt, want)) {
+		fprintf(stderr, "no srflx candidate in:\n%s", txt);
+		err = EPROTO;
+	}
+
+ out:
+	if (err)
+		fprintf(stderr, "gather test: error %d\n", err);
+	mem_deref(txt);
+	mem_deref(offer);
+	mem_deref(ms);
+	mem_deref(srv.us);
+	wrtc_close();
+	return err;
+}
