@@ -28,6 +28,9 @@ enum {
 	FP_MAX             = 32,
 	DTLS_LAYER         = WRTC_LAYER + 5,  /* above us: we filter first */
 	GATHER_LAYER       = WRTC_LAYER - 5,
+	TURN_LAYER         = WRTC_LAYER - 10, /* unwraps before us      */
+	MARK_LAYER         = WRTC_LAYER - 15, /* sees the TURN server   */
+	RELAY_HEADROOM     = 64,     /* room for turnc's Send indication   */
 	GATHER_MAX_SRV     = 4,
 	GATHER_DEFAULT_MS  = 1500,
 	GATHER_RETX_MS     = 250,
@@ -46,6 +49,7 @@ static struct {
 struct pend {
 	uint8_t tid[STUN_TID_SIZE];
 	struct sa dst;
+	bool relay;                 /* sent through our TURN allocation  */
 	bool used;
 };
 
@@ -68,13 +72,16 @@ struct wrtc {
 	uint64_t tiebreak;
 
 	struct sa peer;             /* first address that passed a check */
+	bool peer_relay;            /* ... through our TURN relay         */
+	bool rx_relay;              /* datagram in hand came via the relay */
+	struct wrtc_gather *relay;  /* TURN allocation (wrtc_set_relay)   */
 	bool checked;
 	bool up;
 	bool closed;
-	/* one transaction per candidate, retransmitted every 50 ms until
-	 * answered (a slow answer still matches); then a small ring for
-	 * consent checks */
-	struct pend pendv[MAX_CAND + CONSENT_PEND];
+	/* one transaction per candidate (direct, then through the relay),
+	 * retransmitted every 50 ms until answered (a slow answer still
+	 * matches); then a small ring for consent checks */
+	struct pend pendv[2 * MAX_CAND + CONSENT_PEND];
 	size_t pendi;
 	struct tmr tmr_check;
 	struct tmr tmr_consent;
@@ -287,6 +294,8 @@ enum wrtc_kind wrtc_classify(const uint8_t *p, size_t n)
 
 /* --- session --- */
 
+static bool relay_marked(const struct wrtc_gather *gt);
+
 static void fail(struct wrtc *w, int err, const char *reason)
 {
 	wrtc_close_h *closeh = w->closeh;
@@ -323,12 +332,56 @@ static void consent_refresh(struct wrtc *w)
 }
 
 
-static int send_raw(struct wrtc *w, const struct sa *dst, struct mbuf *mb)
+/* libre's turnc (below us) wraps a datagram into a Send indication when
+ * it has room in front for one and sends it raw otherwise: the headroom
+ * is how we pick the route. */
+static int headroom_set(struct mbuf *mb, size_t want)
 {
+	size_t left = mbuf_get_left(mb);
+	int err;
+
+	if (mb->pos == want)
+		return 0;
+	if (want + left > mb->size) {
+		err = mbuf_resize(mb, want + left);
+		if (err)
+			return err;
+	}
+	memmove(mb->buf + want, mb->buf + mb->pos, left);
+	mb->pos = want;
+	mb->end = want + left;
+	return 0;
+}
+
+
+static int send_raw(struct wrtc *w, const struct sa *dst, struct mbuf *mb,
+		    bool relay)
+{
+	int err;
+
 	if (!w->us)
 		return ENOTCONN;
+	err = headroom_set(mb, relay ? RELAY_HEADROOM : 0);
+	if (err)
+		return err;
 	/* below our own helper and the stream's SRTP helper above it */
 	return udp_send_helper(w->us, dst, mb, w->uh);
+}
+
+
+/* Everything sent on the socket above us (DTLS, the stream's RTP):
+ * through the relay exactly when the peer was reached through it. */
+static bool helper_send(int *err, struct sa *dst, struct mbuf *mb, void *arg)
+{
+	struct wrtc *w = arg;
+	bool relay;
+
+	if (!w->relay)
+		return false;
+	relay = w->checked && w->peer_relay && sa_cmp(dst, &w->peer, SA_ALL);
+	if (relay || mb->pos >= 4)
+		*err = headroom_set(mb, relay ? RELAY_HEADROOM : 0);
+	return false;
 }
 
 
@@ -356,7 +409,7 @@ static void check_send(struct wrtc *w, struct pend *pe)
 			      w->controlling ? &w->tiebreak : NULL);
 	if (!err) {
 		mb->pos = 0;
-		err = send_raw(w, dst, mb);
+		err = send_raw(w, dst, mb, pe->relay);
 	}
 	if (err)
 		log_debug(MOD, NULL, "ICE check to %J: %m", dst, err);
@@ -371,17 +424,21 @@ static void check_timer(void *arg)
 	uint32_t every;
 
 	if (!w->checked) {
-		for (size_t i = 0; i < w->rcandc; i++)
+		for (size_t i = 0; i < w->rcandc; i++) {
 			check_send(w, &w->pendv[i]);
+			if (w->relay)
+				check_send(w, &w->pendv[MAX_CAND + i]);
+		}
 		tmr_start(&w->tmr_check, CHECK_PACE_MS, check_timer, w);
 		return;
 	}
 
 	/* consent freshness: three tries per timeout, at most every 5 s */
-	pe = &w->pendv[MAX_CAND + w->pendi];
+	pe = &w->pendv[2 * MAX_CAND + w->pendi];
 	w->pendi = (w->pendi + 1) % CONSENT_PEND;
 	rand_bytes(pe->tid, sizeof(pe->tid));
 	pe->dst = w->peer;
+	pe->relay = w->peer_relay;
 	pe->used = true;
 	check_send(w, pe);
 	every = w->consent_ms / 3;
@@ -486,7 +543,9 @@ static void peer_checked(struct wrtc *w, const struct sa *src)
 
 	w->checked = true;
 	w->peer = *src;
-	log_debug(MOD, NULL, "ICE: %J passed the check", src);
+	w->peer_relay = w->rx_relay;
+	log_debug(MOD, NULL, "ICE: %J passed the check%s", src,
+		  w->peer_relay ? " (through the TURN relay)" : "");
 	consent_refresh(w);
 
 	if (!w->lite) {
@@ -524,7 +583,7 @@ static void stun_send_reply(struct wrtc *w, const struct sa *dst,
 			      scode ? NULL : dst);
 	if (!err) {
 		mb->pos = 0;
-		(void)send_raw(w, dst, mb);
+		(void)send_raw(w, dst, mb, w->rx_relay);
 	}
 	mem_deref(mb);
 }
@@ -562,7 +621,8 @@ static void stun_request_input(struct wrtc *w, const struct sa *src,
 
 	if (!w->checked)
 		peer_checked(w, src);
-	else if (w->lite && sa_cmp(src, &w->peer, SA_ALL))
+	else if (w->lite && sa_cmp(src, &w->peer, SA_ALL) &&
+		 w->rx_relay == w->peer_relay)
 		consent_refresh(w);
 }
 
@@ -582,8 +642,9 @@ static void stun_response_input(struct wrtc *w, const struct sa *src,
 			break;
 		}
 	}
-	/* symmetric: the answer comes from where the check went */
-	if (!pe || !sa_cmp(&pe->dst, src, SA_ALL))
+	/* symmetric: the answer comes from where the check went, the way
+	 * it went */
+	if (!pe || !sa_cmp(&pe->dst, src, SA_ALL) || pe->relay != w->rx_relay)
 		return;
 	if (stun_msg_chk_fingerprint(msg) ||
 	    stun_msg_chk_mi(msg, (const uint8_t *)w->rpwd, strlen(w->rpwd)))
@@ -593,7 +654,7 @@ static void stun_response_input(struct wrtc *w, const struct sa *src,
 
 	if (!w->checked)
 		peer_checked(w, src);
-	else if (sa_cmp(src, &w->peer, SA_ALL))
+	else if (sa_cmp(src, &w->peer, SA_ALL) && pe->relay == w->peer_relay)
 		consent_refresh(w);
 }
 
@@ -641,7 +702,9 @@ bool wrtc_input(struct wrtc *w, struct sa *src, struct mbuf *mb)
 		return false;
 
 	kind = wrtc_classify(mbuf_buf(mb), mbuf_get_left(mb));
-	from_peer = w->checked && sa_cmp(src, &w->peer, SA_ALL);
+	w->rx_relay = relay_marked(w->relay);
+	from_peer = w->checked && sa_cmp(src, &w->peer, SA_ALL) &&
+		w->rx_relay == w->peer_relay;
 
 	switch (kind) {
 
@@ -683,6 +746,7 @@ static void destructor(void *arg)
 	mem_deref(w->tc);
 	mem_deref(w->ds);
 	mem_deref(w->uh);
+	mem_deref(w->relay);
 	mem_deref(w->us);
 	mem_deref(w->tls);
 	mem_deref(w->lufrag);
@@ -794,7 +858,7 @@ int wrtc_alloc(struct wrtc **wp, struct udp_sock *us,
 
 	if (us) {
 		w->us = mem_ref(us);
-		err = udp_register_helper(&w->uh, us, WRTC_LAYER, NULL,
+		err = udp_register_helper(&w->uh, us, WRTC_LAYER, helper_send,
 					  helper_recv, w);
 		if (err)
 			goto out;
@@ -848,23 +912,40 @@ const struct sa *wrtc_peer(const struct wrtc *w)
 }
 
 
-/* --- full-ICE gathering (server-reflexive) --- */
+/* --- full-ICE gathering: server-reflexive and relayed candidates --- */
 
 struct wrtc_gather {
 	struct udp_sock *us;
-	struct udp_helper *uh;
+	struct udp_helper *uh;      /* srflx answers (until finished)    */
 	struct sa srvv[GATHER_MAX_SRV];
 	size_t srvc, srvi;
 	unsigned tries;
 	uint8_t tid[STUN_TID_SIZE];
 	struct tmr tmr_retx;
 	struct tmr tmr_total;
+	struct tmr tmr_free;
 	struct sa srflx;
 	bool got;
+
+	/* TURN: kept for the call once allocated */
+	struct turnc *turnc;
+	struct udp_helper *uh_mark;
+	struct sa turn_srv;
+	struct sa relay;
+	bool got_relay;
+	bool turn_pending;
+	bool rx_relay;              /* datagram in hand came from srv    */
 	int turn_err;
+
 	wrtc_gather_h *h;
 	void *arg;
 };
+
+
+static bool relay_marked(const struct wrtc_gather *gt)
+{
+	return gt && gt->rx_relay;
+}
 
 
 static void gather_destructor(void *arg)
@@ -873,8 +954,23 @@ static void gather_destructor(void *arg)
 
 	tmr_cancel(&g2->tmr_retx);
 	tmr_cancel(&g2->tmr_total);
+	tmr_cancel(&g2->tmr_free);
 	mem_deref(g2->uh);
+	mem_deref(g2->turnc);
+	mem_deref(g2->uh_mark);
 	mem_deref(g2->us);
+}
+
+
+/* A failed TURN client must leave the socket: its send helper would
+ * wrap any datagram with room in front towards the server. Freed from
+ * a timer, never from inside its own handler. */
+static void turn_free(void *arg)
+{
+	struct wrtc_gather *g2 = arg;
+
+	g2->turnc = mem_deref(g2->turnc);
+	g2->uh_mark = mem_deref(g2->uh_mark);
 }
 
 
@@ -887,6 +983,13 @@ static void gather_finish(struct wrtc_gather *g2)
 	tmr_cancel(&g2->tmr_total);
 	g2->uh = mem_deref(g2->uh);
 	g2->h = NULL;
+	if (g2->turn_pending) {
+		g2->turn_pending = false;
+		g2->turn_err = ETIMEDOUT;
+	}
+	if (g2->turnc && !g2->got_relay)
+		tmr_start(&g2->tmr_free, 0, turn_free, g2);
+
 	if (g2->turn_err)
 		err = g2->turn_err;
 	else if (g2->got || !g2->srvc)
@@ -894,7 +997,17 @@ static void gather_finish(struct wrtc_gather *g2)
 	else
 		err = ETIMEDOUT;
 	if (h)
-		h(err, g2->got ? &g2->srflx : NULL, NULL, g2->arg);
+		h(err, g2->got ? &g2->srflx : NULL,
+		  g2->got_relay ? &g2->relay : NULL, g2->arg);
+}
+
+
+static void gather_maybe_done(struct wrtc_gather *g2)
+{
+	bool stun_done = g2->got || g2->srvi >= g2->srvc;
+
+	if (g2->h && stun_done && !g2->turn_pending)
+		gather_finish(g2);
 }
 
 
@@ -909,7 +1022,8 @@ static void gather_send(void *arg)
 		++g2->srvi;
 	}
 	if (g2->srvi >= g2->srvc) {
-		gather_finish(g2);
+		g2->uh = mem_deref(g2->uh);
+		gather_maybe_done(g2);
 		return;
 	}
 	if (!g2->tries)
@@ -943,7 +1057,7 @@ static bool gather_recv(struct sa *src, struct mbuf *mb, void *arg)
 	size_t pos = mb->pos;
 	bool ours = false;
 
-	if (g2->srvi >= g2->srvc ||
+	if (g2->got || g2->srvi >= g2->srvc ||
 	    !sa_cmp(src, &g2->srvv[g2->srvi], SA_ALL) ||
 	    wrtc_classify(mbuf_buf(mb), mbuf_get_left(mb)) != WRTC_STUN)
 		return false;
@@ -960,30 +1074,79 @@ static bool gather_recv(struct sa *src, struct mbuf *mb, void *arg)
 		goto out;
 	g2->srflx = a->v.sa;
 	g2->got = true;
+	tmr_cancel(&g2->tmr_retx);
  out:
 	mem_deref(msg);
 	mb->pos = pos;
 	if (g2->got && ours)
-		gather_finish(g2);
+		gather_maybe_done(g2);
 	return ours;
 }
 
 
-/* "stun:HOST[:PORT]" -> address; IPv6 literals in brackets. */
-static int url_resolve(struct sa *sa, const char *url, size_t len)
+/* Lowest on the socket: notes whether the datagram in hand came from the
+ * TURN server, before turnc unwraps it and rewrites the source. */
+static bool mark_recv(struct sa *src, struct mbuf *mb, void *arg)
+{
+	struct wrtc_gather *g2 = arg;
+
+	(void)mb;
+	g2->rx_relay = g2->got_relay && sa_cmp(src, &g2->turn_srv, SA_ALL);
+	return false;
+}
+
+
+static void turn_handler(int err, uint16_t scode, const char *reason,
+			 const struct sa *relay, const struct sa *mapped,
+			 const struct stun_msg *msg, void *arg)
+{
+	struct wrtc_gather *g2 = arg;
+
+	(void)mapped;
+	(void)msg;
+	if (!g2->turn_pending) {
+		/* a refresh failed later: the relay is gone */
+		if (err || scode)
+			log_warn(MOD, NULL, "TURN allocation lost: %m %u %s",
+				 err, scode, reason ? reason : "");
+		return;
+	}
+	g2->turn_pending = false;
+	if (err || scode || !relay || !sa_isset(relay, SA_ALL)) {
+		g2->turn_err = err ? err : EPROTO;
+		log_warn(MOD, NULL, "TURN allocation at %J failed: %m %u %s",
+			 &g2->turn_srv, err, scode, reason ? reason : "");
+	}
+	else {
+		g2->relay = *relay;
+		g2->got_relay = true;
+	}
+	gather_maybe_done(g2);
+}
+
+
+/* "stun:HOST[:PORT]" or "turn:HOST[:PORT][?transport=udp]" -> address;
+ * IPv6 literals in brackets. */
+static int url_resolve(struct sa *sa, const char *url, size_t len,
+		       const char *want)
 {
 	char host[256];
-	struct pl h, port = PL_INIT, scheme;
+	struct pl h, port = PL_INIT, scheme, params = PL_INIT;
 	struct addrinfo hints, *res = NULL;
 	uint16_t pnum = STUN_PORT;
 	int err;
 
-	if (re_regex(url, len, "[a-z]+:", &scheme))
+	if (re_regex(url, len, "[a-z]+:", &scheme) || scheme.p != url)
 		return EINVAL;
-	if (pl_strcasecmp(&scheme, "stun"))
+	if (pl_strcasecmp(&scheme, want))
 		return ENOTSUP;
 	url += scheme.l + 1;
 	len -= scheme.l + 1;
+	if (!re_regex(url, len, "?[^]*", &params) &&
+	    pl_strcasecmp(&params, "transport=udp"))
+		return ENOTSUP;
+	if (pl_isset(&params))
+		len = (size_t)(params.p - 1 - url);
 	if (len && url[0] == '[') {
 		if (re_regex(url, len, "\\[[^\\]]+\\][:]*[0-9]*", &h, NULL,
 			     &port))
@@ -1020,17 +1183,71 @@ static bool url_sep(char c)
 }
 
 
+/* Calls fn for each entry of a comma/space separated list until it
+ * returns true. */
+static void urls_foreach(const char *list,
+			 bool (*fn)(const char *u, size_t n, void *arg),
+			 void *arg)
+{
+	const char *s = list;
+
+	while (s && *s) {
+		size_t n = 0;
+
+		while (*s && url_sep(*s))
+			++s;
+		while (s[n] && !url_sep(s[n]))
+			++n;
+		if (n && fn(s, n, arg))
+			return;
+		s += n;
+	}
+}
+
+
+static bool stun_url_add(const char *u, size_t n, void *arg)
+{
+	struct wrtc_gather *g2 = arg;
+	int err;
+
+	if (g2->srvc >= GATHER_MAX_SRV)
+		return true;
+	err = url_resolve(&g2->srvv[g2->srvc], u, n, "stun");
+	if (err)
+		log_warn(MOD, NULL, "ice_stun_urls: cannot use \"%b\": %m",
+			 u, n, err);
+	else
+		++g2->srvc;
+	return false;
+}
+
+
+static bool turn_url_pick(const char *u, size_t n, void *arg)
+{
+	struct wrtc_gather *g2 = arg;
+	int err;
+
+	/* the first usable one */
+	err = url_resolve(&g2->turn_srv, u, n, "turn");
+	if (err) {
+		log_warn(MOD, NULL, "ice_turn_urls: cannot use \"%b\": %m",
+			 u, n, err);
+		g2->turn_err = err;
+		return false;
+	}
+	g2->turn_err = 0;
+	return true;
+}
+
+
 int wrtc_gather(struct wrtc_gather **gp, struct udp_sock *us,
 		const char *stun_urls, const char *turn_urls,
 		const char *turn_user, const char *turn_pass,
 		uint32_t timeout_ms, wrtc_gather_h *gatherh, void *arg)
 {
 	struct wrtc_gather *g2;
-	const char *s;
 	int err = 0;
 
-	(void)turn_user;
-	(void)turn_pass;
 	if (!gp || !us || !gatherh)
 		return EINVAL;
 
@@ -1042,30 +1259,30 @@ int wrtc_gather(struct wrtc_gather **gp, struct udp_sock *us,
 	g2->arg = arg;
 	tmr_init(&g2->tmr_retx);
 	tmr_init(&g2->tmr_total);
+	tmr_init(&g2->tmr_free);
 
-	for (s = stun_urls; s && *s;) {
-		size_t n = 0;
+	urls_foreach(stun_urls, stun_url_add, g2);
+	urls_foreach(turn_urls, turn_url_pick, g2);
 
-		while (*s && url_sep(*s))
-			++s;
-		while (s[n] && !url_sep(s[n]))
-			++n;
-		if (n && g2->srvc < GATHER_MAX_SRV) {
-			int e = url_resolve(&g2->srvv[g2->srvc], s, n);
-
-			if (e)
-				log_warn(MOD, NULL, "ice_stun_urls: cannot use "
-					 "\"%b\": %m", s, n, e);
-			else
-				++g2->srvc;
+	if (sa_isset(&g2->turn_srv, SA_ALL) && !g2->turn_err) {
+		err = udp_register_helper(&g2->uh_mark, us, MARK_LAYER, NULL,
+					  mark_recv, g2);
+		if (err)
+			goto out;
+		err = turnc_alloc(&g2->turnc, NULL, IPPROTO_UDP, us,
+				  TURN_LAYER, &g2->turn_srv,
+				  turn_user ? turn_user : "",
+				  turn_pass ? turn_pass : "",
+				  TURN_DEFAULT_LIFETIME, turn_handler, g2);
+		if (err) {
+			log_warn(MOD, NULL, "TURN client: %m", err);
+			g2->turn_err = err;
+			g2->uh_mark = mem_deref(g2->uh_mark);
+			err = 0;
 		}
-		s += n;
-	}
-
-	if (turn_urls && *turn_urls) {
-		log_warn(MOD, NULL, "ice_turn_urls: TURN relaying is not "
-			 "supported yet; no relayed candidate");
-		g2->turn_err = ENOTSUP;
+		else {
+			g2->turn_pending = true;
+		}
 	}
 
 	if (g2->srvc) {
@@ -1074,14 +1291,12 @@ int wrtc_gather(struct wrtc_gather **gp, struct udp_sock *us,
 		if (err)
 			goto out;
 		tmr_start(&g2->tmr_retx, 0, gather_send, g2);
-		tmr_start(&g2->tmr_total,
-			  timeout_ms ? timeout_ms : GATHER_DEFAULT_MS,
-			  gather_timeout, g2);
 	}
-	else {
-		/* nothing to ask: report from the loop, never re-entrantly */
-		tmr_start(&g2->tmr_total, 0, gather_timeout, g2);
-	}
+	/* also when nothing is pending: report from the loop, never
+	 * re-entrantly */
+	tmr_start(&g2->tmr_total, (g2->srvc || g2->turn_pending) ?
+		  (timeout_ms ? timeout_ms : GATHER_DEFAULT_MS) : 0,
+		  gather_timeout, g2);
 
  out:
 	if (err)
@@ -1089,4 +1304,30 @@ int wrtc_gather(struct wrtc_gather **gp, struct udp_sock *us,
 	else
 		*gp = g2;
 	return err;
+}
+
+
+int wrtc_set_relay(struct wrtc *w, struct wrtc_gather *gt)
+{
+	if (!w || !gt)
+		return EINVAL;
+	if (!gt->turnc || !gt->got_relay)
+		return ENOENT;
+	if (w->us != gt->us)
+		return EINVAL;
+	if (w->relay)
+		return EALREADY;
+
+	w->relay = mem_ref(gt);
+	for (size_t i = 0; i < w->rcandc; i++) {
+		struct pend *pe = &w->pendv[MAX_CAND + i];
+
+		/* the server drops what comes from addresses without one */
+		(void)turnc_add_perm(gt->turnc, &w->pendv[i].dst, NULL, NULL);
+		pe->dst = w->pendv[i].dst;
+		pe->relay = true;
+		pe->used = true;
+		rand_bytes(pe->tid, sizeof(pe->tid));
+	}
+	return 0;
 }

@@ -110,23 +110,39 @@ const struct sa *wrtc_peer(const struct wrtc *w);
  * is sent towards a gateway.
  *
  * stun_urls: "stun:HOST[:PORT]" entries separated by commas or spaces
- * (port 3478 by default; HOST an IP literal or a name, resolved with
- * getaddrinfo).  A Binding request goes to each server in turn until one
- * answers; its XOR-MAPPED-ADDRESS is the server-reflexive candidate.
+ * (port 3478 by default; HOST an IP literal or a name, resolved with a
+ * blocking getaddrinfo).  A Binding request goes to each server in turn
+ * (two tries, 250 ms apart) until one answers; its XOR-MAPPED-ADDRESS is
+ * the server-reflexive candidate.
  *
- * turn_urls: "turn:HOST[:PORT][?transport=udp]".  TURN relaying is not
- * implemented yet: a non-empty turn_urls is reported with ENOTSUP in the
- * handler's err (srflx is still gathered) so the caller can log it.
+ * turn_urls: the first usable "turn:HOST[:PORT][?transport=udp]" gets a
+ * TURN allocation (libre turnc, long-term credentials turn_user and
+ * turn_pass) on the same socket; its XOR-RELAYED-ADDRESS is the relayed
+ * candidate.  TCP/TLS transports (turns:, ?transport=tcp) are not
+ * supported and are skipped with a warning.
  *
- * gatherh is called exactly once, after all servers answered or failed or
- * timeout_ms (0 = 1500) passed: srflx is NULL when none was found; err is
- * 0 when srflx was found or nothing was configured.  Dereference *gp to
- * cancel (the handler is then not called). */
+ * gatherh is called exactly once, from the loop, after every server
+ * answered or failed or timeout_ms (0 = 1500) passed: srflx/relay are
+ * NULL when not obtained; err is 0 when nothing failed, else the TURN
+ * error (e.g. ETIMEDOUT, EPROTO for a refusal) or ETIMEDOUT when no STUN
+ * server answered.
+ *
+ * Lifetime: with a relay, keep the gather for the whole call (it owns
+ * the allocation and refreshes it) and hand it to the call's wrtc with
+ * wrtc_set_relay(); without one it may be dereferenced right after the
+ * handler.  Dereference *gp to cancel (the handler is then not called). */
 typedef void (wrtc_gather_h)(int err, const struct sa *srflx,
 			     const struct sa *relay, void *arg);
 int  wrtc_gather(struct wrtc_gather **gp, struct udp_sock *us,
 		 const char *stun_urls, const char *turn_urls,
 		 const char *turn_user, const char *turn_pass,
 		 uint32_t timeout_ms, wrtc_gather_h *gatherh, void *arg);
+/* Use the gather's TURN relay for this session (full ICE): permissions
+ * for the remote candidates, checks through the relay besides the direct
+ * ones, and when the relayed pair is the one that answers first, DTLS and
+ * the stream's RTP go through the relay too (chosen per datagram by the
+ * wrtc's helper; the stream needs no change).  Same socket as wrtc_alloc;
+ * call right after it.  ENOENT when the gather has no relay. */
+int  wrtc_set_relay(struct wrtc *w, struct wrtc_gather *g);
 
 #endif

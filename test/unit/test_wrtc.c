@@ -1000,15 +1000,32 @@ int test_wrtc_gather(void)
 	TEST_ASSERT(!r.has_srflx);
 	gt = mem_deref(gt);
 
-	/* TURN is said to be unsupported, srflx still comes */
+	/* a silent TURN server: its timeout is the error, srflx still
+	 * comes; TCP TURN is refused without trying */
 	re_snprintf(urls, sizeof(urls), "stun:%J", &srvaddr);
-	memset(&r, 0, sizeof(r));
-	TEST_ERR(wrtc_gather(&gt, sa_.us, urls, "turn:127.0.0.1:3478", "u",
-			     "p", 0, gather_h, &r));
+	{
+		char turl[64];
+
+		re_snprintf(turl, sizeof(turl),
+			    "turn:1.2.3.4?transport=tcp turn:127.0.0.1:%u",
+			    sa_port(&deadaddr));
+		memset(&r, 0, sizeof(r));
+		TEST_ERR(wrtc_gather(&gt, sa_.us, urls, turl, "u", "p", 400,
+				     gather_h, &r));
+	}
 	run(NULL, 2000);
 	TEST_EQ(r.calls, 1);
-	TEST_EQ(r.err, ENOTSUP);
+	TEST_EQ(r.err, ETIMEDOUT);
 	TEST_ASSERT(r.has_srflx);
+	TEST_ASSERT(!r.has_relay);
+	gt = mem_deref(gt);
+	memset(&r, 0, sizeof(r));
+	TEST_ERR(wrtc_gather(&gt, sa_.us, NULL, "turns:127.0.0.1", "u", "p",
+			     0, gather_h, &r));
+	run(NULL, 1000);
+	TEST_EQ(r.calls, 1);
+	TEST_EQ(r.err, ENOTSUP);
+	TEST_ASSERT(!r.has_relay);
 	gt = mem_deref(gt);
 
 	/* junk URLs are skipped, cancel before the answer: no call */
@@ -1022,5 +1039,268 @@ int test_wrtc_gather(void)
 	mem_deref(srv);
 	mem_deref(dead);
 	side_close(&sa_);
+	return err;
+}
+
+
+/* --- a small TURN server (RFC 5766 over UDP, long-term credentials):
+ * Allocate (401 with realm/nonce first), CreatePermission, Refresh,
+ * Send indications out of the relay socket, Data indications back --- */
+
+struct fturn {
+	struct udp_sock *ctl, *rel;
+	struct sa ctl_addr, rel_addr, client;
+	uint8_t key[16];
+	unsigned allocs, perms, sends, datas, denied;
+	struct sa permv[8];
+	size_t permc;
+};
+
+
+static bool fturn_permitted(const struct fturn *ft, const struct sa *peer)
+{
+	for (size_t i = 0; i < ft->permc; i++)
+		if (sa_cmp(&ft->permv[i], peer, SA_ADDR))
+			return true;
+	return false;
+}
+
+
+static void fturn_ctl_h(const struct sa *src, struct mbuf *mb, void *arg)
+{
+	struct fturn *ft = arg;
+	struct stun_msg *msg = NULL;
+	struct stun_attr *peer, *data;
+	const uint32_t lifetime = 600;
+
+	if (stun_msg_decode(&msg, mb, NULL))
+		return;
+
+	if (stun_msg_class(msg) == STUN_CLASS_INDICATION) {
+		peer = stun_msg_attr(msg, STUN_ATTR_XOR_PEER_ADDR);
+		data = stun_msg_attr(msg, STUN_ATTR_DATA);
+		if (stun_msg_method(msg) == STUN_METHOD_SEND && peer &&
+		    data && sa_cmp(src, &ft->client, SA_ALL)) {
+			struct mbuf *out = mbuf_alloc(2048);
+
+			if (fturn_permitted(ft, &peer->v.xor_peer_addr) &&
+			    out && !mbuf_write_mem(out,
+						   mbuf_buf(&data->v.data),
+						   mbuf_get_left(
+							   &data->v.data))) {
+				out->pos = 0;
+				ft->sends++;
+				(void)udp_send(ft->rel,
+					       &peer->v.xor_peer_addr, out);
+			}
+			else {
+				ft->denied++;
+			}
+			mem_deref(out);
+		}
+		goto out;
+	}
+	if (stun_msg_class(msg) != STUN_CLASS_REQUEST)
+		goto out;
+
+	if (!stun_msg_attr(msg, STUN_ATTR_MSG_INTEGRITY) ||
+	    stun_msg_chk_mi(msg, ft->key, sizeof(ft->key))) {
+		(void)stun_ereply(IPPROTO_UDP, ft->ctl, src, 0, msg, 401,
+				  "Unauthorized", NULL, 0, false, 2,
+				  STUN_ATTR_REALM, "test",
+				  STUN_ATTR_NONCE, "n0nce");
+		goto out;
+	}
+
+	switch (stun_msg_method(msg)) {
+
+	case STUN_METHOD_ALLOCATE:
+		ft->allocs++;
+		ft->client = *src;
+		(void)stun_reply(IPPROTO_UDP, ft->ctl, src, 0, msg, ft->key,
+				 sizeof(ft->key), false, 3,
+				 STUN_ATTR_XOR_MAPPED_ADDR, src,
+				 STUN_ATTR_XOR_RELAY_ADDR, &ft->rel_addr,
+				 STUN_ATTR_LIFETIME, &lifetime);
+		break;
+
+	case STUN_METHOD_CREATEPERM:
+		peer = stun_msg_attr(msg, STUN_ATTR_XOR_PEER_ADDR);
+		if (peer && ft->permc < ARRAY_SIZE(ft->permv))
+			ft->permv[ft->permc++] = peer->v.xor_peer_addr;
+		ft->perms++;
+		(void)stun_reply(IPPROTO_UDP, ft->ctl, src, 0, msg, ft->key,
+				 sizeof(ft->key), false, 0);
+		break;
+
+	case STUN_METHOD_REFRESH:
+		(void)stun_reply(IPPROTO_UDP, ft->ctl, src, 0, msg, ft->key,
+				 sizeof(ft->key), false, 1,
+				 STUN_ATTR_LIFETIME, &lifetime);
+		break;
+
+	default:
+		break;
+	}
+ out:
+	mem_deref(msg);
+}
+
+
+static void fturn_rel_h(const struct sa *src, struct mbuf *mb, void *arg)
+{
+	struct fturn *ft = arg;
+
+	if (!fturn_permitted(ft, src)) {
+		ft->denied++;
+		return;
+	}
+	ft->datas++;
+	(void)stun_indication(IPPROTO_UDP, ft->ctl, &ft->client, 0,
+			      STUN_METHOD_DATA, NULL, 0, false, 2,
+			      STUN_ATTR_XOR_PEER_ADDR, src,
+			      STUN_ATTR_DATA, mb);
+}
+
+
+static int fturn_open(struct fturn *ft)
+{
+	char cred[64];
+	int err;
+
+	memset(ft, 0, sizeof(*ft));
+	re_snprintf(cred, sizeof(cred), "user:test:secret");
+	md5((const uint8_t *)cred, strlen(cred), ft->key);
+	err  = sa_set_str(&ft->ctl_addr, "127.0.0.1", 0);
+	err |= sa_set_str(&ft->rel_addr, "127.0.0.1", 0);
+	if (err)
+		return err;
+	err  = udp_listen(&ft->ctl, &ft->ctl_addr, fturn_ctl_h, ft);
+	err |= udp_listen(&ft->rel, &ft->rel_addr, fturn_rel_h, ft);
+	if (err)
+		return err;
+	err  = udp_local_get(ft->ctl, &ft->ctl_addr);
+	err |= udp_local_get(ft->rel, &ft->rel_addr);
+	return err;
+}
+
+
+static void fturn_close(struct fturn *ft)
+{
+	ft->ctl = mem_deref(ft->ctl);
+	ft->rel = mem_deref(ft->rel);
+}
+
+
+static bool a_got_rtp(void)
+{
+	return sa_.rtp_rx > 0;
+}
+
+
+static bool from_h(struct sa *src, struct mbuf *mb, void *arg)
+{
+	const struct sa *blocked = arg;
+
+	(void)mb;
+	return sa_cmp(src, blocked, SA_ALL);   /* true: dropped */
+}
+
+
+/* Full ICE with a TURN relay when the direct path is blocked: b never
+ * hears a's own address, so the only pair that works is a's relayed
+ * candidate; DTLS and RTP then flow through the relay both ways. */
+int test_wrtc_turn(void)
+{
+	struct wrtc_gather *gt = NULL;
+	struct udp_helper *block = NULL;
+	struct wrtc_params pa, pb;
+	struct fturn ft;
+	struct gres r;
+	char turl[64];
+	int err = 0;
+
+	TEST_ERR(wrtc_init());
+	TEST_ERR(fturn_open(&ft));
+	TEST_ERR(side_open(&sa_));
+	TEST_ERR(side_open(&sb_));
+
+	re_snprintf(turl, sizeof(turl), "turn:%J?transport=udp",
+		    &ft.ctl_addr);
+	memset(&r, 0, sizeof(r));
+	TEST_ERR(wrtc_gather(&gt, sa_.us, NULL, turl, "user", "secret", 2000,
+			     gather_h, &r));
+	run(NULL, 3000);
+	TEST_EQ(r.calls, 1);
+	TEST_EQ(r.err, 0);
+	TEST_ASSERT(r.has_relay);
+	TEST_EQ(ft.allocs, 1);
+
+	TEST_ERR(udp_register_helper(&block, sb_.us, -200, NULL, from_h,
+				     &sa_.laddr));
+
+	memset(&pb, 0, sizeof(pb));
+	pb.lufrag = sb_.ufrag; pb.lpwd = sb_.pwd;
+	pb.rufrag = sa_.ufrag; pb.rpwd = sa_.pwd;
+	pb.rfp_alg = "sha-256"; pb.rfp = our_fp();
+	pb.role = WRTC_PASSIVE;
+	pb.lite = true;
+	TEST_ERR(wrtc_alloc(&sb_.w, sb_.us, &pb, estab_h, rtp_h, close_h,
+			    &sb_));
+	memset(&pa, 0, sizeof(pa));
+	pa.lufrag = sa_.ufrag; pa.lpwd = sa_.pwd;
+	pa.rufrag = sb_.ufrag; pa.rpwd = sb_.pwd;
+	pa.rfp_alg = "sha-256"; pa.rfp = our_fp();
+	pa.role = WRTC_ACTIVE;
+	pa.controlling = true;
+	pa.rcandv = &sb_.laddr; pa.rcandc = 1;
+	pa.consent_timeout_ms = 2000;
+	TEST_ERR(wrtc_alloc(&sa_.w, sa_.us, &pa, estab_h, rtp_h, close_h,
+			    &sa_));
+	TEST_ERR(wrtc_set_relay(sa_.w, gt));
+	TEST_EQ(wrtc_set_relay(sa_.w, gt), EALREADY);
+
+	run(both_estab, 5000);
+	TEST_ASSERT(both_estab());
+	TEST_ASSERT(ft.perms >= 1);
+	TEST_ASSERT(sa_cmp(&sa_.keys.peer, &sb_.laddr, SA_ALL));
+	/* b saw a at the relay address, never at a's own */
+	TEST_ASSERT(sa_cmp(&sb_.keys.peer, &ft.rel_addr, SA_ALL));
+	TEST_ASSERT(!memcmp(sa_.keys.tx, sb_.keys.rx, sa_.keys.txlen));
+	TEST_ASSERT(ft.sends > 0 && ft.datas > 0);
+
+	/* the stream's RTP takes the relay too (no change in the sender) */
+	TEST_ERR(send_rtp(sa_.us, &sb_.laddr, 4));
+	run(b_got_rtp, 1000);
+	TEST_EQ(sb_.rtp_rx, 1);
+	TEST_EQ(sb_.rtp_last[15], 4);
+	TEST_ERR(send_rtp(sb_.us, &ft.rel_addr, 5));
+	run(a_got_rtp, 1000);
+	TEST_EQ(sa_.rtp_rx, 1);
+	TEST_EQ(sa_.rtp_last[15], 5);
+	/* consent keeps flowing through the relay */
+	run(any_closed, 2500);
+	TEST_EQ(sa_.closes + sb_.closes, 0);
+
+	TEST_EQ(sa_.raw_rx, 0);
+	TEST_EQ(sb_.raw_rx, 0);
+
+	/* a gather without a relay cannot be used for one */
+	{
+		struct wrtc_gather *g0 = NULL;
+		struct gres r0;
+
+		memset(&r0, 0, sizeof(r0));
+		TEST_ERR(wrtc_gather(&g0, sb_.us, NULL, NULL, NULL, NULL, 0,
+				     gather_h, &r0));
+		TEST_EQ(wrtc_set_relay(sb_.w, g0), ENOENT);
+		mem_deref(g0);
+	}
+
+	pair_close();
+	mem_deref(block);
+	mem_deref(gt);
+	fturn_close(&ft);
+	wrtc_close();
 	return err;
 }
