@@ -974,9 +974,12 @@ static void turn_free(void *arg)
 }
 
 
+/* Only ever from a timer: the handler may free the gather, and nothing
+ * of turnc's or the socket's may be on the stack then. */
 static void gather_finish(struct wrtc_gather *g2)
 {
 	wrtc_gather_h *h = g2->h;
+	struct sa srflx, relay;
 	int err;
 
 	tmr_cancel(&g2->tmr_retx);
@@ -996,9 +999,18 @@ static void gather_finish(struct wrtc_gather *g2)
 		err = 0;
 	else
 		err = ETIMEDOUT;
+	/* copies: the handler may free the gather first thing */
+	srflx = g2->srflx;
+	relay = g2->relay;
 	if (h)
-		h(err, g2->got ? &g2->srflx : NULL,
-		  g2->got_relay ? &g2->relay : NULL, g2->arg);
+		h(err, g2->got ? &srflx : NULL, g2->got_relay ? &relay : NULL,
+		  g2->arg);
+}
+
+
+static void gather_timeout(void *arg)
+{
+	gather_finish(arg);
 }
 
 
@@ -1007,7 +1019,7 @@ static void gather_maybe_done(struct wrtc_gather *g2)
 	bool stun_done = g2->got || g2->srvi >= g2->srvc;
 
 	if (g2->h && stun_done && !g2->turn_pending)
-		gather_finish(g2);
+		tmr_start(&g2->tmr_total, 0, gather_timeout, g2);
 }
 
 
@@ -1040,12 +1052,6 @@ static void gather_send(void *arg)
 	}
 	mem_deref(mb);
 	tmr_start(&g2->tmr_retx, GATHER_RETX_MS, gather_send, g2);
-}
-
-
-static void gather_timeout(void *arg)
-{
-	gather_finish(arg);
 }
 
 
