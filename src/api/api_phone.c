@@ -31,13 +31,6 @@
 
 #define MOD "phone"
 
-/* TEMPORARY until media-B's stream tap lands (webrtc.md section 2) */
-typedef void (mstream_tap_h)(const int16_t *caller, const int16_t *agent,
-			     size_t n, void *arg);
-void mstream_set_tap(struct mstream *ms, mstream_tap_h *h, void *arg)
-	__attribute__((weak));
-#define mstream_set_tap(ms, h, a) \
-	do { if (&mstream_set_tap) (mstream_set_tap)(ms, h, a); } while (0)
 
 enum {
 	WS_KEEPALIVE_MS = 25000,
@@ -428,6 +421,18 @@ static void listen_timeout(void *arg)
 }
 
 
+/* the listen-in stream's transport failed (ICE, DTLS, consent) */
+static void listen_fail(int err, const char *reason, void *arg)
+{
+	struct phone *p = arg;
+
+	log_info(MOD, p->callid, "listen-in media failed: %s (%m)",
+		 reason ? reason : "?", err);
+	p->end_reason = "media_failed";
+	tmr_start(&p->tmr_end, 0, end_tmr, p);
+}
+
+
 static void cmd_listen(struct phone *p, const char *callid, const char *sdp)
 {
 	struct mstream_cfg mcfg;
@@ -462,8 +467,10 @@ static void cmd_listen(struct phone *p, const char *callid, const char *sdp)
 	if (!err)
 		err = mstream_alloc(&p->lms, &mcfg, callid, listen_timeout,
 				    p);
-	if (!err)
+	if (!err) {
+		mstream_set_fail_handler(p->lms, listen_fail, p);
 		err = sdp_mbuf(&offer, sdp);
+	}
 	if (!err)
 		err = mstream_offer_decode(p->lms, offer, &answer, &scode,
 					   &reason);

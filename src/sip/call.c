@@ -255,6 +255,17 @@ static void rtp_timeout_handler(void *arg)
 }
 
 
+/* WebRTC: ICE, DTLS, the fingerprint or consent failed for good */
+static void media_fail_handler(int err, const char *reason, void *arg)
+{
+	struct call *call = arg;
+
+	log_info(MOD, call->id, "hanging up: media failed (%s, %m)",
+		 reason ? reason : "?", err);
+	call_close(call, "media_failed", true);
+}
+
+
 static void dtmf_handler(char digit, enum dtmf_source src, void *arg)
 {
 	struct call *call = arg;
@@ -598,6 +609,7 @@ static int call_alloc(struct call **callp, const struct call_params *prm,
 	if (err)
 		goto out;
 	mstream_set_dtmf_handler(call->ms, dtmf_handler, call);
+	mstream_set_fail_handler(call->ms, media_fail_handler, call);
 
  out:
 	if (err)
@@ -682,6 +694,12 @@ int call_accept(struct call **callp, const struct sip_msg *msg,
 }
 
 
+static void local_start_tmr(void *arg)
+{
+	media_started(arg);
+}
+
+
 bool call_is_local(const struct call *call)
 {
 	return call && call->local;
@@ -736,7 +754,9 @@ int call_accept_local(struct call **callp, struct mbuf *offer,
 	call->bye_arg = arg;
 	list_append(&calls, &call->le, call);
 	call->state = CALL_STATE_ESTABLISHED;
-	media_started(call);
+	/* the answer goes out first: what answers the call (the agent's
+	 * engines) starts while the browser runs ICE and DTLS */
+	tmr_start(&call->tmr_answer, 0, local_start_tmr, call);
 	*callp = call;
 	return 0;
 }

@@ -144,6 +144,10 @@ def softphone_call(t, al, api, pw, url):
     firsts = [x.get("ms") for x in drv.poll() if x.get("step") ==
               "first_audio"]
     t.note("page load -> first agent audio (ms): %s" % firsts)
+    for x in drv.poll():
+        if x.get("step") == "first_audio":
+            t.note("  steps (ms from navigation): %s" % json.dumps(
+                x.get("marks")))
 
     # 1./2. every benchmark call was answered with Opus, heard and hung up
     # from the page

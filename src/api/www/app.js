@@ -1385,17 +1385,27 @@ const phone = {
 	firstAudioAt: null,          /* performance.now() of first sound */
 	muted: false,
 	takeover: false,
-	autoCall: false,             /* #call: call as soon as we can */
+	autoCall: false,             /* #phone: call as soon as we can */
+	early: null,                 /* ...with the microphone asked for
+					while the page still signs in */
+	marks: {},                   /* performance.now() of each step */
+
+	mark(name) {
+		if (this.marks[name] === undefined)
+			this.marks[name] = Math.round(performance.now());
+	},
 	retry: null,
 
 	connect() {
-		if (this.ws || !running || !window.RTCPeerConnection)
+		if (this.ws || !(running || this.autoCall) ||
+		    !window.RTCPeerConnection)
 			return;
 		let opened = false;
 		const ws = new WebSocket(wsUrl('/api/phone'));
 		this.ws = ws;
 		ws.onopen = () => {
 			opened = true;
+			this.mark('ws_open');
 		};
 		ws.onmessage = (m) => {
 			let msg;
@@ -1492,6 +1502,7 @@ const phone = {
 		case 'answer':
 			if (!this.pc)
 				return;
+			this.mark('answer');
 			this.callId = msg.call_id;
 			this.pc.setRemoteDescription({type: 'answer', sdp: msg.sdp})
 				.catch((e) => this.fail('answer refused: ' + e.message));
@@ -1533,11 +1544,11 @@ const phone = {
 		this.firstAudioAt = null;
 		this.render();
 		this.status(kind === 'call' ? 'Calling…' : 'Connecting…');
-		const aec = $('#phone-aec').checked;
 		try {
-			this.stream = await navigator.mediaDevices.getUserMedia({
-				audio: {echoCancellation: aec, noiseSuppression: aec,
-					autoGainControl: aec}});
+			this.mark('gum_start');
+			const early = this.early;
+			this.early = null;
+			this.stream = await (early || this.microphone());
 		} catch (e) {
 			this.stop(null);
 			this.status('No microphone: ' + e.message, true);
@@ -1561,6 +1572,8 @@ const phone = {
 			if (pc !== this.pc)
 				return;
 			if (pc.connectionState === 'connected')
+				this.mark('connected');
+			if (pc.connectionState === 'connected')
 				this.status(this.mode === 'listen' ? 'Listening' :
 					'In call with the agent');
 			else if (pc.connectionState === 'failed')
@@ -1569,6 +1582,7 @@ const phone = {
 		try {
 			const offer = await pc.createOffer();
 			await pc.setLocalDescription(offer);
+			this.mark('offer_sent');
 			this.mode = kind;
 			if (kind === 'call')
 				this.send({type: 'call', sdp: offer.sdp,
@@ -1585,6 +1599,24 @@ const phone = {
 
 	call() {
 		return this.begin('call');
+	},
+
+	microphone() {
+		const aec = $('#phone-aec').checked;
+		return navigator.mediaDevices.getUserMedia({audio: {
+			echoCancellation: aec, noiseSuppression: aec,
+			autoGainControl: aec}});
+	},
+
+	/* #phone: ask for the microphone and open the socket now, while the
+	 * page checks the session (nothing is sent without one) */
+	warm() {
+		this.autoCall = true;
+		if (!navigator.mediaDevices || !window.RTCPeerConnection)
+			return;
+		this.early = this.microphone();
+		this.early.catch(() => {});
+		this.connect();
 	},
 
 	listen(callId) {
@@ -1650,8 +1682,10 @@ const phone = {
 			for (const v of buf)
 				sum += v * v;
 			this.level = Math.sqrt(sum / buf.length);
-			if (this.level > LEVEL_FLOOR && this.firstAudioAt === null)
+			if (this.level > LEVEL_FLOOR && this.firstAudioAt === null) {
 				this.firstAudioAt = performance.now();
+				this.mark('first_audio');
+			}
 			$('#phone-level').value = Math.min(1, this.level * 4);
 		}, 10);
 	},
@@ -1663,6 +1697,11 @@ const phone = {
 	},
 
 	stop(why) {
+		if (this.early && this.mode !== 'starting') {
+			this.early.then((st) => st.getTracks().forEach((t) =>
+				t.stop())).catch(() => {});
+			this.early = null;
+		}
 		clearInterval(this.levelTimer);
 		this.levelTimer = null;
 		this.analyser = null;
@@ -1740,7 +1779,6 @@ async function start() {
 	running = true;
 	connectEvents();
 	agent.connect();
-	phone.autoCall = location.hash === '#phone';
 	phone.connect();
 	route();
 	if (currentView !== 'messages')
@@ -1752,6 +1790,8 @@ function init() {
 	$('#signout').addEventListener('click', signOut);
 	$('#dial-form').addEventListener('submit', placeCall);
 	phoneInit();
+	if (location.hash === '#phone')
+		phone.warm();
 	$('#settings-form').addEventListener('submit', saveSettings);
 	$('#instructions-form').addEventListener('submit', saveInstructions);
 	$('#history-refresh').addEventListener('click', loadHistory);

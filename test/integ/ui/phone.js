@@ -77,8 +77,11 @@ async function runCall(page, result) {
 			phone.firstAudioAt !== null, null, {timeout: 20000});
 		const st = await phoneState(page);
 		result.first_audio_ms.push(Math.round(st.first));
+		const marks = await page.evaluate(() => Object.assign({
+			dom: Math.round(performance.getEntriesByType('navigation')[0]
+				.domContentLoadedEventEnd)}, phone.marks));
 		say({step: 'first_audio', run: i, ms: Math.round(st.first),
-			call: st.callId});
+			call: st.callId, marks});
 		/* hang up from the page */
 		await page.click('#phone-hangup');
 		await page.waitForFunction(() => phone.mode === 'idle',
