@@ -70,6 +70,8 @@ agentline_integ(api_reg           TIMEOUT 90)
 agentline_integ(api_sched         TIMEOUT 120)
 # control-centre softphone over WebRTC (phone helper, issue 7)
 agentline_integ(webrtc_phone      TIMEOUT 300)
+# Hermes plugin on real calls (integrations/hermes)
+agentline_integ(hermes            TIMEOUT 400)
 # secret scan (policy): scans the logs every test above kept; it runs after
 # all of them.  Keep this block last.
 agentline_integ(secret_scan       TIMEOUT 120 LABELS scan)

@@ -36,7 +36,7 @@ RECONNECT_MAX = 10.0
 # Hermes' own busy / queue notices: never spoken
 _BUSY = re.compile(r"interrupting current task|queued for|still working|"
                    r"already working on|will respond .*shortly|"
-                   r"^\W*(stopped|interrupted)\b", re.I)
+                   r"^\W*(stopped|interrupted)\b|^\s*[\u26a1\u23f3]", re.I)
 _MD = re.compile(r"(\*\*|__|`+|^#+\s*|^\s*[-*]\s+)", re.M)
 
 
@@ -254,6 +254,7 @@ class VoipAdapter(BasePlatformAdapter):
             c.update(m.get("call"))
             c.state = "answered" if t == "call.answered" else "ringing"
             if t != "call.dialing" and not c.taken_over and self._wants(c):
+                c.taken_over = True      # until an ack says otherwise
                 await self._command({"type": "takeover", "session_id": sid})
             return
         if t == "call.ended":
@@ -315,6 +316,11 @@ class VoipAdapter(BasePlatformAdapter):
         if ev == "tool_result":
             with LINE.lock:
                 origin = LINE.tickets.pop(d.get("ticket"), None)
+                if origin is None:
+                    # before the tool's thread saw its 202: kept briefly
+                    LINE.early[d.get("ticket")] = d
+                    while len(LINE.early) > 64:
+                        LINE.early.pop(next(iter(LINE.early)))
             if origin:
                 await self.deliver(origin, _describe_result(
                     d.get("tool"), d.get("ok"), d.get("result")))
@@ -442,6 +448,16 @@ def _describe_result(tool, ok, result):
                 % ("; ".join(parts), body))
     return "[agentline] %s finished%s: %s" % (
         tool or "a tool", "" if ok else " with an error", body)
+
+
+def deliver_early(origin, d):
+    """From a tool's thread: a result that arrived before its ticket was
+    known goes to the asking session now."""
+    a = LINE.adapter
+    if a is None or a._loop is None:
+        return
+    asyncio.run_coroutine_threadsafe(a.deliver(origin, _describe_result(
+        d.get("tool"), d.get("ok"), d.get("result"))), a._loop)
 
 
 def make_adapter(config):

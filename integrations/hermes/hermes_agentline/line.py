@@ -59,6 +59,7 @@ class Line:
         self.calls = {}          # call id -> Call
         self.tickets = {}        # tool ticket -> Origin
         self.placed = {}         # call id placed by the operator path
+        self.early = {}          # tool_result seen before its ticket
         self.internal_ids = set()
         self._seq = itertools.count(1)
         self.adapter = None      # the connected adapter, if any

@@ -119,7 +119,12 @@ def run_tool(name, args):
         return json.dumps({"ok": True, "result": body.get("result")})
     if status == 202:
         with LINE.lock:
-            LINE.tickets[body.get("ticket")] = origin
+            early = LINE.early.pop(body.get("ticket"), None)
+            if early is None:
+                LINE.tickets[body.get("ticket")] = origin
+        if early is not None:
+            from .adapter import deliver_early
+            deliver_early(origin, early)
         if name == "place_call":
             return json.dumps({"ok": True, "status": "dialing", "note":
                                "the outcome will arrive as a message in "

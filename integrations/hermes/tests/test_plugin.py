@@ -45,6 +45,7 @@ class Base(unittest.TestCase):
             LINE.tickets.clear()
             LINE.placed.clear()
             LINE.internal_ids.clear()
+            LINE.early.clear()
             LINE.adapter = None
         self.plugins = PluginManager()
         self.plugins.load("hermes_agentline")

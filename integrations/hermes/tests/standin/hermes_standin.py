@@ -137,6 +137,7 @@ class Gateway:
         self.adapters = {}
         self.seen = []             # every MessageEvent the agent got
         self.replaced = 0          # adapters rebuilt after a fatal error
+        self.reconnect_gate = None  # a threading.Event holding it back
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever,
                                         daemon=True)
@@ -180,6 +181,8 @@ class Gateway:
         asyncio.ensure_future(self._reconnect(name, extra))
 
     async def _reconnect(self, name, extra):
+        if self.reconnect_gate is not None:
+            await self.loop.run_in_executor(None, self.reconnect_gate.wait)
         while True:
             await asyncio.sleep(self.reconnect_delay)
             entry = self.plugins.platforms[name]
