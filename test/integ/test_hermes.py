@@ -225,8 +225,9 @@ def refused_privileged_tool(t):
                 "trust: no hold re-INVITE on the wire", r.messages[-2000:])
         hooked, bypass = out.get("hooked") or {}, out.get("bypass") or {}
         t.note("hook: %s / bypassed: %s" % (hooked, bypass))
-        t.check("error" in hooked, "trust: the tool did not run through "
-                "the hook path", hooked)
+        t.check("not allowed" in hooked.get("error", ""),
+                "trust: the plugin's pre_tool_call hook blocked it (the "
+                "privilege agentline reported)", hooked)
         t.check(bypass.get("refused") is True and
                 "privilege" in bypass.get("error", ""),
                 "trust: with the hook bypassed agentline refused it "

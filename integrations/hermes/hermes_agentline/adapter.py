@@ -151,9 +151,13 @@ class VoipAdapter(BasePlatformAdapter):
 
     async def disconnect(self):
         self._closing = True
-        if self._reader:
-            self._reader.cancel()
-            self._reader = None
+        reader, self._reader = self._reader, None
+        if reader and reader is not asyncio.current_task():
+            reader.cancel()
+            try:
+                await reader
+            except BaseException:
+                pass
         if self._ws:
             await self._ws.close()
             self._ws = None

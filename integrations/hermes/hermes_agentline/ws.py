@@ -166,11 +166,23 @@ class WebSocket:
                 if fin:
                     return b"".join(parts).decode("utf-8", "replace")
 
-    async def close(self):
+    async def close(self, wait=1.0):
+        """Close frame, then (no reader running) wait up to `wait` s for
+        the server's close before dropping the connection."""
         if not self.closed:
             try:
                 await self._send_frame(OP_CLOSE, struct.pack("!H", 1000))
-            except WsClosed:
+                self.closed = True
+                end = asyncio.get_running_loop().time() + wait
+                while True:
+                    left = end - asyncio.get_running_loop().time()
+                    if left <= 0:
+                        break
+                    _, op, _ = await asyncio.wait_for(self._read_frame(),
+                                                      left)
+                    if op == OP_CLOSE:
+                        break
+            except (WsClosed, asyncio.TimeoutError, OSError):
                 pass
         self.closed = True
         try:
