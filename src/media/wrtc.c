@@ -25,6 +25,7 @@ enum {
 	CONSENT_EVERY_MS   = 5000,   /* RFC 7675: about every 5 s          */
 	MAX_CAND           = 8,
 	CONSENT_PEND       = 4,      /* consent checks awaiting an answer  */
+	MAX_CHECKED        = 4,      /* addresses that passed a check      */
 	FP_MAX             = 32,
 	DTLS_LAYER         = WRTC_LAYER + 5,  /* above us: we filter first */
 	GATHER_LAYER       = WRTC_LAYER - 5,
@@ -53,6 +54,11 @@ struct pend {
 	bool used;
 };
 
+struct checked {
+	struct sa addr;
+	bool relay;
+};
+
 struct wrtc {
 	struct udp_sock *us;
 	struct udp_helper *uh;
@@ -75,6 +81,9 @@ struct wrtc {
 	bool peer_relay;            /* ... through our TURN relay         */
 	bool rx_relay;              /* datagram in hand came via the relay */
 	struct wrtc_gather *relay;  /* TURN allocation (wrtc_set_relay)   */
+	struct checked chkv[MAX_CHECKED];  /* the peer may move among
+					    * these until DTLS is up      */
+	size_t chkc;
 	bool checked;
 	bool up;
 	bool closed;
@@ -563,6 +572,44 @@ static void peer_checked(struct wrtc *w, const struct sa *src)
 }
 
 
+static bool checked_has(const struct wrtc *w, const struct sa *a, bool relay)
+{
+	for (size_t i = 0; i < w->chkc; i++) {
+		if (w->chkv[i].relay == relay &&
+		    sa_cmp(&w->chkv[i].addr, a, SA_ALL))
+			return true;
+	}
+	return false;
+}
+
+
+static void checked_add(struct wrtc *w, const struct sa *a)
+{
+	if (checked_has(w, a, w->rx_relay) || w->chkc >= MAX_CHECKED)
+		return;
+	w->chkv[w->chkc].addr = *a;
+	w->chkv[w->chkc].relay = w->rx_relay;
+	++w->chkc;
+}
+
+
+/* Until DTLS is up the peer may move to another address that passed a
+ * check: the one the remote nominates (USE-CANDIDATE) or the one its
+ * DTLS comes from (a controlling agent may switch its selected pair
+ * before it nominates).  After that, never: the stream has keys->peer. */
+static void peer_move(struct wrtc *w, const struct sa *a)
+{
+	if (w->up || !w->checked ||
+	    (sa_cmp(a, &w->peer, SA_ALL) && w->rx_relay == w->peer_relay))
+		return;
+	w->peer = *a;
+	w->peer_relay = w->rx_relay;
+	if (w->tc)
+		dtls_set_peer(w->tc, a);
+	log_debug(MOD, NULL, "ICE: peer moves to %J", a);
+}
+
+
 static void stun_send_reply(struct wrtc *w, const struct sa *dst,
 			    const struct stun_msg *req, uint16_t scode,
 			    const char *reason)
@@ -619,11 +666,18 @@ static void stun_request_input(struct wrtc *w, const struct sa *src,
 
 	stun_send_reply(w, src, msg, 0, NULL);
 
-	if (!w->checked)
+	checked_add(w, src);
+	if (w->checked) {
+		if (!w->controlling && stun_msg_attr(msg, STUN_ATTR_USE_CAND))
+			peer_move(w, src);
+		if (w->lite && sa_cmp(src, &w->peer, SA_ALL) &&
+		    w->rx_relay == w->peer_relay)
+			consent_refresh(w);
+	}
+	else {
+		/* last: it may end in closeh, which may free w */
 		peer_checked(w, src);
-	else if (w->lite && sa_cmp(src, &w->peer, SA_ALL) &&
-		 w->rx_relay == w->peer_relay)
-		consent_refresh(w);
+	}
 }
 
 
@@ -652,6 +706,7 @@ static void stun_response_input(struct wrtc *w, const struct sa *src,
 	if (stun_msg_class(msg) != STUN_CLASS_SUCCESS_RESP)
 		return;
 
+	checked_add(w, src);
 	if (!w->checked)
 		peer_checked(w, src);
 	else if (sa_cmp(src, &w->peer, SA_ALL) && pe->relay == w->peer_relay)
@@ -714,6 +769,11 @@ bool wrtc_input(struct wrtc *w, struct sa *src, struct mbuf *mb)
 
 	case WRTC_DTLS:
 		/* on to libre's DTLS helper above us, from the peer only */
+		if (!from_peer && !w->closed && !w->up &&
+		    checked_has(w, src, w->rx_relay)) {
+			peer_move(w, src);
+			from_peer = true;
+		}
 		return w->closed || !from_peer;
 
 	case WRTC_RTP:

@@ -818,8 +818,8 @@ int test_wrtc_classify(void)
 
 
 /* One ICE check as a browser would send it. */
-static int check_encode(struct mbuf *mb, const char *user, const char *pwd,
-			bool fp)
+static int check_encode_nom(struct mbuf *mb, const char *user,
+			    const char *pwd, bool fp, bool nominate)
 {
 	const uint32_t prio = 0x6e7fffff;
 	uint8_t tid[STUN_TID_SIZE];
@@ -829,9 +829,18 @@ static int check_encode(struct mbuf *mb, const char *user, const char *pwd,
 	mbuf_reset(mb);
 	return stun_msg_encode(mb, STUN_METHOD_BINDING, STUN_CLASS_REQUEST,
 			       tid, NULL, (const uint8_t *)pwd, strlen(pwd),
-			       fp, 0x00, 3, STUN_ATTR_USERNAME, user,
+			       fp, 0x00, 4, STUN_ATTR_USERNAME, user,
 			       STUN_ATTR_PRIORITY, &prio,
-			       STUN_ATTR_CONTROLLING, &tb);
+			       STUN_ATTR_CONTROLLING, &tb,
+			       STUN_ATTR_USE_CAND, nominate ? &tb : NULL);
+}
+
+
+/* One ICE check as a browser would send it. */
+static int check_encode(struct mbuf *mb, const char *user, const char *pwd,
+			bool fp)
+{
+	return check_encode_nom(mb, user, pwd, fp, false);
 }
 
 
@@ -901,6 +910,80 @@ int test_wrtc_stun_input(void)
 
 	mem_deref(w);
 	mem_deref(mb);
+	wrtc_close();
+	return err;
+}
+
+
+/* The lite side's first checked address is not where the remote ends
+ * up: it moves to the nominated address (USE-CANDIDATE), or to the
+ * checked address DTLS comes from, as long as DTLS is not up. */
+int test_wrtc_peer_moves(void)
+{
+	struct side x;
+	struct mbuf *mb = NULL;
+	char user[64];
+	int err = 0;
+
+	TEST_ERR(wrtc_init());
+	for (int round = 0; round < 2; round++) {
+		struct wrtc_params pa, pb;
+
+		TEST_ERR(side_open(&sa_));
+		TEST_ERR(side_open(&sb_));
+		TEST_ERR(side_open(&x));
+		memset(&pb, 0, sizeof(pb));
+		pb.lufrag = sb_.ufrag; pb.lpwd = sb_.pwd;
+		pb.rufrag = sa_.ufrag; pb.rpwd = sa_.pwd;
+		pb.rfp_alg = "sha-256"; pb.rfp = our_fp();
+		pb.role = WRTC_PASSIVE;
+		pb.lite = true;
+		TEST_ERR(wrtc_alloc(&sb_.w, sb_.us, &pb, estab_h, rtp_h,
+				    close_h, &sb_));
+
+		/* a valid check from another of the remote's addresses */
+		mb = mbuf_alloc(256);
+		TEST_ASSERT(mb != NULL);
+		re_snprintf(user, sizeof(user), "%s:%s", sb_.ufrag,
+			    sa_.ufrag);
+		TEST_ERR(check_encode(mb, user, sb_.pwd, true));
+		mb->pos = 0;
+		TEST_ERR(udp_send(x.us, &sb_.laddr, mb));
+		mb = mem_deref(mb);
+		run(NULL, 100);
+		TEST_ASSERT(wrtc_peer(sb_.w) != NULL);
+		TEST_ASSERT(sa_cmp(wrtc_peer(sb_.w), &x.laddr, SA_ALL));
+
+		/* round 0: a nominates; round 1: a is not controlling, only
+		 * its DTLS shows where it is */
+		memset(&pa, 0, sizeof(pa));
+		pa.lufrag = sa_.ufrag; pa.lpwd = sa_.pwd;
+		pa.rufrag = sb_.ufrag; pa.rpwd = sb_.pwd;
+		pa.rfp_alg = "sha-256"; pa.rfp = our_fp();
+		pa.role = WRTC_ACTIVE;
+		pa.controlling = round == 0;
+		pa.rcandv = &sb_.laddr; pa.rcandc = 1;
+		TEST_ERR(wrtc_alloc(&sa_.w, sa_.us, &pa, estab_h, rtp_h,
+				    close_h, &sa_));
+		run(both_estab, 5000);
+		TEST_ASSERT(both_estab());
+		TEST_ASSERT(sa_cmp(&sb_.keys.peer, &sa_.laddr, SA_ALL));
+		TEST_ASSERT(sa_cmp(wrtc_peer(sb_.w), &sa_.laddr, SA_ALL));
+
+		/* once up, a nomination elsewhere changes nothing */
+		mb = mbuf_alloc(256);
+		TEST_ASSERT(mb != NULL);
+		TEST_ERR(check_encode_nom(mb, user, sb_.pwd, true, true));
+		mb->pos = 0;
+		TEST_ERR(udp_send(x.us, &sb_.laddr, mb));
+		mb = mem_deref(mb);
+		run(NULL, 100);
+		TEST_ASSERT(sa_cmp(wrtc_peer(sb_.w), &sa_.laddr, SA_ALL));
+
+		pair_close();
+		side_close(&x);
+	}
+
 	wrtc_close();
 	return err;
 }
