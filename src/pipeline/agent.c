@@ -1237,7 +1237,8 @@ static const struct proc_ops vad_proc = {"vad", vad_process, NULL};
 
 static void barge_in(struct agent *a)
 {
-	if (!agent_speaking(a))
+	/* quiet: what plays is an operator's voice, not ours to cut */
+	if (a->quiet || !agent_speaking(a))
 		return;
 	log_debug(MOD, a->callid, "barge-in");
 	events_emit("barge_in", a->callid, NULL);

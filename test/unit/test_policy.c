@@ -691,3 +691,56 @@ int test_policy_gate_limits(void)
 	unlink(allowf);
 	return 0;
 }
+
+
+/* The softphone's caller: a group chosen by name (the signed-in owner),
+ * not classified from a number; no passphrase (the control token signed
+ * them in); the chosen group's tools still bind the gate. */
+int test_policy_softphone_group(void)
+{
+	char groups[256];
+	struct policy_call *pc = NULL;
+	struct caller_class cls;
+	const char *cat = NULL;
+	unsigned n = 0;
+
+	TEST_ERR(write_file(groups, sizeof(groups), "phone.json", good_doc));
+	{
+		const char *kv[] = {
+			"caller_groups_file", groups,
+			"auth_passphrase", "open sesame",
+			NULL,
+		};
+		TEST_ERR(test_policy_setup(kv));
+	}
+
+	/* the list, in file order, declined ones included (flagged) */
+	while (policy_group_at(n, &cls))
+		n++;
+	TEST_EQ(n, 4);
+	TEST_ASSERT(policy_group_at(2, &cls) && cls.declined &&
+		    !strcmp(cls.group, "blocked"));
+
+	/* no name: the highest-privilege group that is not declined */
+	TEST_ERR(policy_call_alloc_group(&pc, NULL));
+	TEST_STREQ(policy_call_class(pc)->group, "owner");
+	TEST_EQ(policy_call_class(pc)->privilege, 3);
+	TEST_ASSERT(!policy_auth_pending(pc));
+	TEST_ASSERT(policy_call_class(pc)->number == NULL);
+	pc = mem_deref(pc);
+
+	TEST_ERR(policy_call_alloc_group(&pc, "family"));
+	TEST_STREQ(policy_call_class(pc)->group, "family");
+	TEST_EQ(policy_call_class(pc)->privilege, 2);
+	TEST_ASSERT(!policy_auth_pending(pc));
+	TEST_EQ(gate_check(pc, "hold_call", NULL, &cat), 0);
+	TEST_EQ(gate_check(pc, "send_dtmf", NULL, &cat), EPERM);
+	TEST_STREQ(cat, "tool_not_allowed");
+	pc = mem_deref(pc);
+
+	TEST_EQ(policy_call_alloc_group(&pc, "blocked"), EPERM);
+	TEST_EQ(policy_call_alloc_group(&pc, "nobody"), ENOENT);
+	TEST_ASSERT(pc == NULL);
+	policy_close();
+	return 0;
+}
