@@ -23,6 +23,7 @@ enum {
 	CONSENT_DEFAULT_MS = 30000,
 	CHECK_PACE_MS      = 50,     /* full ICE: checks until one answers */
 	CONSENT_EVERY_MS   = 5000,   /* RFC 7675: about every 5 s          */
+	DTLS_TIMEOUT_MS    = 10000,  /* checked peer, no handshake yet     */
 	MAX_CAND           = 8,
 	CONSENT_PEND       = 4,      /* consent checks awaiting an answer  */
 	MAX_CHECKED        = 4,      /* addresses that passed a check      */
@@ -94,6 +95,7 @@ struct wrtc {
 	size_t pendi;
 	struct tmr tmr_check;
 	struct tmr tmr_consent;
+	struct tmr tmr_dtls;
 
 	wrtc_estab_h *estabh;
 	wrtc_rtp_h *rtph;
@@ -315,6 +317,7 @@ static void fail(struct wrtc *w, int err, const char *reason)
 	w->up = false;
 	tmr_cancel(&w->tmr_check);
 	tmr_cancel(&w->tmr_consent);
+	tmr_cancel(&w->tmr_dtls);
 	/* safe inside libre's DTLS callbacks: they return right after
 	 * calling us (or hold their own reference across estabh) */
 	w->tc = mem_deref(w->tc);
@@ -332,6 +335,17 @@ static void consent_timeout(void *arg)
 	struct wrtc *w = arg;
 
 	fail(w, ETIMEDOUT, w->checked ? "consent lost" : "ice failed");
+}
+
+
+/* OpenSSL's own retransmissions give up only after a minute or more:
+ * a peer that passes checks but never completes DTLS ends sooner. */
+static void dtls_timeout(void *arg)
+{
+	struct wrtc *w = arg;
+
+	if (!w->up)
+		fail(w, ETIMEDOUT, "dtls failed");
 }
 
 
@@ -503,6 +517,7 @@ static void dtls_estab_handler(void *arg)
 	memset(srv, 0, sizeof(srv));
 
 	w->up = true;
+	tmr_cancel(&w->tmr_dtls);
 	log_debug(MOD, NULL, "DTLS-SRTP up with %J (%s)", &w->peer,
 		 srtp_suite_name(keys.suite));
 	if (w->estabh)
@@ -556,6 +571,8 @@ static void peer_checked(struct wrtc *w, const struct sa *src)
 	log_debug(MOD, NULL, "ICE: %J passed the check%s", src,
 		  w->peer_relay ? " (through the TURN relay)" : "");
 	consent_refresh(w);
+	tmr_start(&w->tmr_dtls, min(w->consent_ms, (uint32_t)DTLS_TIMEOUT_MS),
+		  dtls_timeout, w);
 
 	if (!w->lite) {
 		tmr_cancel(&w->tmr_check);
@@ -803,6 +820,7 @@ static void destructor(void *arg)
 
 	tmr_cancel(&w->tmr_check);
 	tmr_cancel(&w->tmr_consent);
+	tmr_cancel(&w->tmr_dtls);
 	mem_deref(w->tc);
 	mem_deref(w->ds);
 	mem_deref(w->uh);
@@ -915,6 +933,7 @@ int wrtc_alloc(struct wrtc **wp, struct udp_sock *us,
 	w->arg = arg;
 	tmr_init(&w->tmr_check);
 	tmr_init(&w->tmr_consent);
+	tmr_init(&w->tmr_dtls);
 
 	if (us) {
 		w->us = mem_ref(us);

@@ -989,6 +989,73 @@ int test_wrtc_peer_moves(void)
 }
 
 
+struct checker {
+	struct udp_sock *us;
+	struct sa dst;
+	char user[64];
+	const char *pwd;
+	struct tmr tmr;
+};
+
+
+static void checker_tick(void *arg)
+{
+	struct checker *ck = arg;
+	struct mbuf *mb = mbuf_alloc(256);
+
+	if (mb && !check_encode(mb, ck->user, ck->pwd, true)) {
+		mb->pos = 0;
+		(void)udp_send(ck->us, &ck->dst, mb);
+	}
+	mem_deref(mb);
+	tmr_start(&ck->tmr, 50, checker_tick, ck);
+}
+
+
+/* A remote that keeps passing checks (so consent holds) but never starts
+ * DTLS: the handshake deadline ends it. */
+int test_wrtc_dtls_timeout(void)
+{
+	struct checker ck;
+	struct wrtc_params pb;
+	uint64_t t0;
+	int err = 0;
+
+	TEST_ERR(wrtc_init());
+	TEST_ERR(side_open(&sa_));
+	TEST_ERR(side_open(&sb_));
+	memset(&pb, 0, sizeof(pb));
+	pb.lufrag = sb_.ufrag; pb.lpwd = sb_.pwd;
+	pb.rufrag = sa_.ufrag; pb.rpwd = sa_.pwd;
+	pb.rfp_alg = "sha-256"; pb.rfp = our_fp();
+	pb.role = WRTC_PASSIVE;
+	pb.lite = true;
+	pb.consent_timeout_ms = 400;
+	TEST_ERR(wrtc_alloc(&sb_.w, sb_.us, &pb, estab_h, rtp_h, close_h,
+			    &sb_));
+
+	memset(&ck, 0, sizeof(ck));
+	ck.us = sa_.us;
+	ck.dst = sb_.laddr;
+	ck.pwd = sb_.pwd;
+	re_snprintf(ck.user, sizeof(ck.user), "%s:%s", sb_.ufrag, sa_.ufrag);
+	tmr_init(&ck.tmr);
+	t0 = tmr_jiffies();
+	checker_tick(&ck);
+	run(b_closed, 3000);
+	tmr_cancel(&ck.tmr);
+	TEST_EQ(sb_.closes, 1);
+	TEST_EQ(sb_.close_err, ETIMEDOUT);
+	TEST_STREQ(sb_.reason, "dtls failed");
+	TEST_ASSERT(sb_.closed_at - t0 >= 350);
+	TEST_ASSERT(sb_.closed_at - t0 <= 1500);
+
+	pair_close();
+	wrtc_close();
+	return err;
+}
+
+
 /* --- gathering against a fake STUN server --- */
 
 struct gres {
