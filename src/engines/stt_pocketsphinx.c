@@ -59,6 +59,12 @@ static struct {
 	char featparams[PS_PATH_MAX];
 } paths;
 
+/* Search effort (docs/benchmarks.md, "pocketsphinx search effort"). */
+static struct {
+	char maxhmmpf[16];
+	bool fwdflat;
+} tuning = {"8000", false};
+
 struct ps_stt {
 	ps_decoder_t *ps;
 	bool lm_loaded;
@@ -100,6 +106,10 @@ static int ps_init_engine(const struct conf *conf)
 		log_error(MOD, NULL, "stt_model_dir is not set");
 		return EINVAL;
 	}
+
+	snprintf(tuning.maxhmmpf, sizeof(tuning.maxhmmpf), "%lld",
+		 (long long)conf_int(conf, "stt_pocketsphinx_maxhmmpf"));
+	tuning.fwdflat = conf_bool(conf, "stt_pocketsphinx_fwdflat");
 
 	snprintf(paths.hmm, sizeof(paths.hmm), "%s/en-us", dir);
 	snprintf(paths.lm, sizeof(paths.lm), "%s/en-us.lm.bin", dir);
@@ -172,6 +182,8 @@ static int ps_alloc(void **stp, const struct conf *conf)
 			     "-featparams", paths.featparams,
 			     "-samprate", "16000",
 			     "-logfn", "/dev/null",
+			     "-maxhmmpf", tuning.maxhmmpf,
+			     "-fwdflat", tuning.fwdflat ? "yes" : "no",
 			     NULL);
 	if (!config) {
 		err = EINVAL;

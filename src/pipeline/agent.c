@@ -48,6 +48,7 @@ enum {
 	AEC_TAIL = 3200,            /* 200 ms echo tail                    */
 	TTS_LEAD_SILENCE = 64,      /* about -54 dBFS                      */
 	ONSET_MIN_MS = 60,          /* energy onset that barges in (full)  */
+	TAIL_MAX_MS = 240,          /* model VAD's tail trusted to energy  */
 	DTMF_MAX = 32,              /* digits of one keypad turn           */
 	DTMF_GAP_MS = 2000,         /* pause that ends a keypad turn       */
 	UTT_MAX_SAMPLES = 16000 * 30, /* kept audio of one utterance      */
@@ -153,6 +154,8 @@ struct agent {
 	void *vad_st;
 	void *onset_st;               /* energy VAD for fast barge-in     */
 	uint32_t onset_ms;
+	bool loud;                    /* this frame: the energy VAD voiced */
+	uint32_t quiet_ms;            /* since a frame both VADs voiced    */
 	int16_t raw[FRAME_SAMPLES];   /* this frame before echo cancelling */
 	bool vad_raw;                 /* ...and the VAD should judge it    */
 	bool in_speech;
@@ -1161,7 +1164,8 @@ static void vad_process(struct proc *p, struct frame *f, enum frame_dir d)
 				       f->n == FRAME_SAMPLES ? a->raw : f->pcm,
 				       f->n, &op))
 			op = 0;
-		a->onset_ms = op >= cfg.threshold ? a->onset_ms + fms : 0;
+		a->loud = op >= cfg.threshold;
+		a->onset_ms = a->loud ? a->onset_ms + fms : 0;
 		if (a->onset_ms >= ONSET_MIN_MS &&
 		    a->onset_ms - fms < ONSET_MIN_MS && agent_speaking(a)) {
 			if (cfg.barge == BARGE_FULL)
@@ -1194,6 +1198,7 @@ static void vad_process(struct proc *p, struct frame *f, enum frame_dir d)
 
 		a->in_speech = true;
 		a->silence_ms = 0;
+		a->quiet_ms = 0;
 		push_down(a, p, FRAME_SPEECH_START);
 		for (unsigned i = 0; i < a->preroll_n; i++) {
 			unsigned k = (a->preroll_pos + PREROLL_FRAMES -
@@ -1207,13 +1212,27 @@ static void vad_process(struct proc *p, struct frame *f, enum frame_dir d)
 	}
 
 	proc_push(p, f, FRAME_DOWN);
+	/* A model VAD (silero) keeps saying "speech" for ~200 ms through the
+	 * soft end of the last word, after the energy has fallen.  The
+	 * hangover counts from the last frame both VADs voiced, but never
+	 * trusts the energy VAD for more than TAIL_MAX_MS of the model's
+	 * own speech, so a quiet caller is not cut off and a noisy line
+	 * (energy always "voiced") ends turns as the model VAD alone would. */
+	if (voiced && (!a->onset_st || a->loud)) {
+		a->quiet_ms = 0;
+		a->last_speech_wall = wall_ms();
+	}
+	else {
+		a->quiet_ms += fms;
+	}
 	if (voiced) {
 		a->silence_ms = 0;
-		a->last_speech_wall = wall_ms();
 		return;
 	}
 	a->silence_ms += fms;
-	if (a->silence_ms < cfg.hangover_ms)
+	if (a->silence_ms < cfg.hangover_ms &&
+	    (a->quiet_ms < cfg.hangover_ms ||
+	     a->silence_ms + TAIL_MAX_MS < cfg.hangover_ms))
 		return;
 
 	/* the caller finished: end of turn */
