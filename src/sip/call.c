@@ -41,6 +41,7 @@ struct call {
 	char *local_uri, *remote_uri;
 	char *dlg_callid, *ltag, *rtag;
 	void *auth_arg;
+	char *dial_from, *dial_route; /* outbound, until the INVITE is sent */
 	struct xfer *xfer;        /* transfer in progress                */
 	struct policy_call *policy;   /* caller class, gate state         */
 	/* softphone (call_accept_local): no sipsess */
@@ -92,6 +93,8 @@ static void destructor(void *arg)
 	mem_deref(call->cuser);
 	mem_deref(call->local_uri);
 	mem_deref(call->remote_uri);
+	mem_deref(call->dial_from);
+	mem_deref(call->dial_route);
 	mem_deref(call->dlg_callid);
 	mem_deref(call->ltag);
 	mem_deref(call->rtag);
@@ -773,6 +776,52 @@ static void ring_tmr_handler(void *arg)
 }
 
 
+/* Offer and send the INVITE of an outbound call. */
+static int dial_send(struct call *call)
+{
+	struct mbuf *desc = NULL;
+	const char *routev[1];
+	int err;
+
+	err = mstream_offer(call->ms, &desc);
+	if (err)
+		goto out;
+
+	routev[0] = call->dial_route;
+	err = sipsess_connect(&call->sess, ua_sessock(), call->remote_uri,
+			      call->dial_from, call->local_uri, call->cuser,
+			      call->dial_route ? routev : NULL,
+			      call->dial_route ? 1 : 0, "application/sdp",
+			      desc, call->auth_arg ? account_auth_handler :
+			      NULL, call->auth_arg, false,
+			      offer_handler, answer_handler, progress_handler,
+			      estab_handler, info_handler, NULL,
+			      close_handler, call,
+			      "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO\r\n");
+ out:
+	mem_deref(desc);
+	return err;
+}
+
+
+/* WebRTC offer towards a gateway: the STUN/TURN candidates are known (or
+ * the wait is over); the INVITE goes out now. */
+static void gathered_handler(int err, void *arg)
+{
+	struct call *call = arg;
+
+	(void)err;   /* the stream logged it; the offer has what was found */
+	if (call->closing)
+		return;
+	err = dial_send(call);
+	if (err) {
+		log_warn(MOD, call->id, "cannot send the INVITE: %m", err);
+		outcome(call, CALL_OUTCOME_FAILED, 0);
+		call_close(call, "failed", false);
+	}
+}
+
+
 int call_connect(struct call **callp, const char *to_uri,
 		 const char *from_name, const char *from_uri,
 		 const char *cuser, const char *route,
@@ -780,8 +829,7 @@ int call_connect(struct call **callp, const char *to_uri,
 		 call_outcome_h *outcomeh, void *arg)
 {
 	struct call *call = NULL;
-	struct mbuf *desc = NULL;
-	const char *routev[1];
+	bool gather;
 	int err;
 
 	err = call_alloc(&call, prm, true);
@@ -793,33 +841,37 @@ int call_connect(struct call **callp, const char *to_uri,
 	err  = str_dup(&call->cuser, cuser);
 	err |= str_dup(&call->local_uri, from_uri);
 	err |= str_dup(&call->remote_uri, to_uri);
+	err |= str_dup(&call->dial_from, from_name);
+	if (route)
+		err |= str_dup(&call->dial_route, route);
 	if (err)
 		goto out;
 
-	err = mstream_offer(call->ms, &desc);
-	if (err)
-		goto out;
-
-	routev[0] = route;
-	err = sipsess_connect(&call->sess, ua_sessock(), to_uri, from_name,
-			      from_uri, cuser, route ? routev : NULL,
-			      route ? 1 : 0, "application/sdp", desc,
-			      auth_arg ? account_auth_handler : NULL,
-			      auth_arg, false,
-			      offer_handler, answer_handler, progress_handler,
-			      estab_handler, info_handler, NULL,
-			      close_handler, call,
-			      "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO\r\n");
-	if (err)
-		goto out;
+	/* a WebRTC offer with STUN/TURN servers waits for their candidates
+	 * (mstream_gather: at most a second or two) */
+	gather = prm->media && prm->media->webrtc &&
+		(prm->media->ice_stun_urls || prm->media->ice_turn_urls);
+	if (!gather) {
+		err = dial_send(call);
+		if (err)
+			goto out;
+	}
 
 	list_append(&calls, &call->le, call);
 	tmr_start(&call->tmr_ring, prm->ring_timeout_secs * 1000ull,
 		  ring_tmr_handler, call);
-	log_info(MOD, call->id, "calling out");
+	if (gather) {
+		err = mstream_gather(call->ms, gathered_handler, call);
+		if (err) {
+			tmr_cancel(&call->tmr_ring);
+			list_unlink(&call->le);
+			goto out;
+		}
+	}
+	log_info(MOD, call->id, gather ? "calling out (gathering ICE "
+		 "candidates first)" : "calling out");
 
  out:
-	mem_deref(desc);
 	if (err)
 		mem_deref(call);
 	else

@@ -32,6 +32,14 @@
 
 #define MOD "ws"
 
+enum {
+	/* libre closes a client WebSocket this long after opening it,
+	 * whatever the traffic (transp.c TCP_IDLE_TIMEOUT, never restarted
+	 * for WebSockets), without telling anyone */
+	LIBRE_WS_LIFETIME_MS = 900 * 1000,
+	RENEW_SLACK_MS = 200,
+};
+
 typedef int (websock_connect_f)(struct websock_conn **connp,
 				struct websock *sock, struct http_cli *cli,
 				const char *uri, unsigned kaint,
@@ -52,6 +60,7 @@ struct wsc {
 	bool untrusted;
 	bool http;                  /* TLS up, HTTP answered              */
 	bool estab;
+	struct tmr tmr_renew;       /* libre's lifetime is over           */
 };
 
 static struct {
@@ -90,6 +99,7 @@ static void wsc_destructor(void *arg)
 {
 	struct wsc *c = arg;
 
+	tmr_cancel(&c->tmr_renew);
 	list_unlink(&c->le);
 	if (ws.pending == c)
 		ws.pending = NULL;
@@ -107,23 +117,46 @@ static struct wsc *wsc_find(const struct websock_conn *wc)
 }
 
 
-static void keepalive_handler(void *arg)
+static void send_crlf(void)
 {
 	static const char crlf[] = "\r\n\r\n";
 	struct mbuf mb;
+
+	mb.buf = (uint8_t *)(uintptr_t)crlf;
+	mb.size = mb.end = 4;
+	mb.pos = 0;
+	/* through the stack: if libre has dropped the connection meanwhile,
+	 * this opens a new one and the registrations follow (ws_conn_h up) */
+	if (sip_send(ws.sip, NULL, SIP_TRANSP_WSS, &ws.addr, &mb))
+		log_debug(MOD, NULL, "keepalive not sent");
+}
+
+
+static void keepalive_handler(void *arg)
+{
 	(void)arg;
 
 	if (!ws.nup)
 		return;
-	mb.buf = (uint8_t *)(uintptr_t)crlf;
-	mb.size = mb.end = 4;
-	mb.pos = 0;
-	/* through the stack: if libre has dropped the connection meanwhile
-	 * (it closes every connection after 15 min), this opens a new one
-	 * and the registrations follow (ws_conn_h up) */
-	if (sip_send(ws.sip, NULL, SIP_TRANSP_WSS, &ws.addr, &mb))
-		log_debug(MOD, NULL, "keepalive not sent");
+	send_crlf();
 	tmr_start(&ws.tmr_ka, ws.ka_ms, keepalive_handler, NULL);
+}
+
+
+/* libre has just closed this connection on its own (15 min after it was
+ * opened, without an event): open the next one at once, so the gateway
+ * reaches us again within milliseconds rather than at the next keepalive.
+ * If the connection is in fact still there, the CRLF simply goes over it;
+ * websock_connect() forgets this one when libre opens the next. */
+static void renew_handler(void *arg)
+{
+	struct wsc *c = arg;
+
+	if (!c->estab)
+		return;
+	log_info(MOD, NULL, "WebSocket at libre's 15 min lifetime: "
+		 "opening the next one");
+	send_crlf();
 }
 
 
@@ -267,6 +300,9 @@ int websock_connect(struct websock_conn **connp, struct websock *sock,
 		return err;
 	}
 	c->wc = *connp;
+	tmr_init(&c->tmr_renew);
+	tmr_start(&c->tmr_renew, LIBRE_WS_LIFETIME_MS + RENEW_SLACK_MS,
+		  renew_handler, c);
 
 	/* libre opens a connection only when it has none to the gateway:
 	 * the ones we still track were dropped by libre without a close

@@ -72,6 +72,8 @@ agentline_integ(api_sched         TIMEOUT 120)
 agentline_integ(webrtc_phone      TIMEOUT 300)
 # Hermes plugin on real calls (integrations/hermes)
 agentline_integ(hermes            TIMEOUT 400)
+# SIP over secure WebSocket to Kamailio, WebRTC calls (wss helper)
+agentline_integ(webrtc_wss        TIMEOUT 180 LABELS asan)
 # secret scan (policy): scans the logs every test above kept; it runs after
 # all of them.  Keep this block last.
 agentline_integ(secret_scan       TIMEOUT 120 LABELS scan)
