@@ -24,6 +24,7 @@ struct side {
 	int16_t rec[REC_FRAMES * N];     /* caller frames, from the tap */
 	size_t nrec;
 	unsigned frames;
+	unsigned agent_loud;             /* tap frames we sent with audio */
 	char digits[8];
 	size_t ndigits;
 	int fail_err;
@@ -74,9 +75,15 @@ static void tap_h(const int16_t *caller, const int16_t *agent, size_t n,
 		  void *arg)
 {
 	struct side *s = arg;
-	(void)agent;
 
 	++s->frames;
+	{
+		double e = 0;
+		for (size_t i = 0; i < n; i++)
+			e += (double)agent[i] * agent[i];
+		if (sqrt(e / (double)n) > 1000)
+			++s->agent_loud;
+	}
 	if (s->nrec + n <= ARRAY_SIZE(s->rec)) {
 		memcpy(s->rec + s->nrec, caller, n * sizeof(*caller));
 		s->nrec += n;
@@ -280,6 +287,13 @@ int test_mstream_webrtc_loopback(void)
 			(unsigned long long)stb.tx_packets,
 			(unsigned long long)stb.rx_packets, sta.lost,
 			stb.lost, a.fail_reason, b.fail_reason);
+	/* the tap's second channel is what each side sent */
+	if (a.agent_loud < REC_FRAMES || b.agent_loud < REC_FRAMES) {
+		fprintf(stderr, "tap: sent frames %u/%u\n", a.agent_loud,
+			b.agent_loud);
+		err = EPROTO;
+		goto out;
+	}
 	if (fabs(da) > 2 || fabs(db) > 2 || a.fail_err || b.fail_err) {
 		err = EPROTO;
 		goto out;
