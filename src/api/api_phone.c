@@ -474,6 +474,10 @@ static void cmd_listen(struct phone *p, const char *callid, const char *sdp)
 	if (!err)
 		err = mstream_offer_decode(p->lms, offer, &answer, &scode,
 					   &reason);
+	if (!err && !mstream_media(p->lms)->webrtc) {
+		reason = "not a WebRTC offer";
+		err = EPROTO;
+	}
 	if (!err)
 		err = mstream_start(p->lms);
 	if (err) {

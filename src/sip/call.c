@@ -302,11 +302,14 @@ static void media_started(struct call *call)
 	if (call->answered_evt)
 		return;
 	call->answered_evt = true;
+	/* WebRTC media is always SRTP, keyed by DTLS (not SDES) */
 	log_info(MOD, call->id, "answered, codec %s, SRTP %s",
-		 m->codec->name, m->srtp ? "on" : "off");
+		 m->codec->name, m->webrtc ? "DTLS" : m->srtp ? "on" : "off");
 	events_emit("call_answered", call->id,
-		    ",\"codec\":\"%s\",\"srtp\":%s,\"direction\":\"%s\"",
-		    m->codec->name, m->srtp ? "true" : "false",
+		    ",\"codec\":\"%s\",\"srtp\":%s,\"dtls\":%s,"
+		    "\"direction\":\"%s\"",
+		    m->codec->name, m->srtp || m->webrtc ? "true" : "false",
+		    m->webrtc ? "true" : "false",
 		    call->outbound ? "outbound" : "inbound");
 	err = app_attach(call, call->app);
 	if (err)
@@ -743,6 +746,14 @@ int call_accept_local(struct call **callp, struct mbuf *offer,
 
 	err = mstream_offer_decode(call->ms, offer, answerp, &scode,
 				   &reason);
+	if (!err && !mstream_media(call->ms)->webrtc) {
+		/* media only to a peer that passed an ICE check: a plain RTP
+		 * offer would send it wherever the SDP says */
+		*answerp = mem_deref(*answerp);
+		err = EPROTO;
+		scode = 488;
+		reason = "not a WebRTC offer";
+	}
 	if (err) {
 		log_info(MOD, call->id, "softphone offer refused: %u %s",
 			 scode, reason ? reason : "media error");

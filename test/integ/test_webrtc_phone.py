@@ -21,9 +21,9 @@ microphone playing a flite WAV (mono, 16-bit, 48 kHz):
     release hands the call back (a later turn is answered).
 Skips (77) only when chromium or playwright-core cannot be installed."""
 import json
-import math
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -292,6 +292,97 @@ def listen_takeover(t, al, pw, url):
             "the browser (ratio %.2f)" % ratio_pre)
 
 
+def plain_offer(port):
+    """A plain RTP offer: refused (media would go wherever it says)."""
+    return ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+            "c=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+            "m=audio %d RTP/AVP 0 101\r\n"
+            "a=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n" % port)
+
+
+def webrtc_offer():
+    """A browser-like offer with no browser behind it: the call is set up
+    (signalling), no media ever flows."""
+    fp = ":".join("%02X" % i for i in range(32))
+    return ("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+            "a=group:BUNDLE 0\r\n"
+            "m=audio 9 UDP/TLS/RTP/SAVPF 111 126\r\n"
+            "c=IN IP4 0.0.0.0\r\na=mid:0\r\n"
+            "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+            "a=fingerprint:sha-256 %s\r\na=setup:actpass\r\n"
+            "a=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n"
+            "a=fmtp:111 minptime=10;useinbandfec=1\r\n"
+            "a=rtpmap:126 telephone-event/48000\r\na=sendrecv\r\n" % fp)
+
+
+def protocol(t, al, api, port):
+    """The socket's answers to wrong requests, one session per socket,
+    SIP-only actions refused, and a closed socket ending its call."""
+    ws = WsClient("127.0.0.1", port, "/api/phone", token=TOKEN)
+    st = ws.recv_json()
+    t.check(st.get("type") == "state" and st.get("mode") == "idle" and
+            st.get("default_group") == "receptionist" and
+            [g.get("name") for g in st.get("groups") or []] ==
+            ["receptionist"], "on connect: state with the caller groups",
+            st)
+
+    def ask(msg):
+        if isinstance(msg, str):
+            ws.send_text(msg)
+        else:
+            ws.send_json(msg)
+        return ws.recv_json()
+
+    m = ask("{not json")
+    t.check(m.get("type") == "error" and m.get("code") == "bad_json",
+            "bad JSON: error bad_json", m)
+    m = ask({"type": "call", "sdp": "v=0", "group": "nobody"})
+    t.check(m.get("code") == "unknown_group", "unknown group refused", m)
+    m = ask({"type": "call", "sdp": "this is no SDP"})
+    t.check(m.get("code") == "media", "an unusable offer: error media", m)
+    m = ask({"type": "listen", "call_id": "00000000", "sdp": "v=0"})
+    t.check(m.get("code") == "not_found", "listen to no call: not_found",
+            m)
+    m = ask({"type": "takeover"})
+    t.check(m.get("code") == "no_session", "take over without listening: "
+            "no_session", m)
+    m = ask({"type": "ping"})
+    t.check(m.get("type") == "pong", "ping: pong", m)
+
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    m = ask({"type": "call", "sdp": plain_offer(u.getsockname()[1])})
+    t.check(m.get("code") == "media", "a plain RTP offer is refused", m)
+    time.sleep(0.3)
+    try:
+        u.settimeout(0.2)
+        got = u.recv(2000)
+    except OSError:
+        got = None
+    t.check(got is None, "and no RTP went to the address it named")
+    m = ask({"type": "call", "sdp": webrtc_offer(), "group": "receptionist"})
+    callid = m.get("call_id")
+    sdp = m.get("sdp") or ""
+    t.check(m.get("type") == "answer" and callid and "a=ice-lite" in sdp
+            and "a=fingerprint:sha-256" in sdp and "opus/48000" in sdp,
+            "a WebRTC offer is answered ICE-lite with DTLS and Opus", m)
+    st = ws.recv_json()
+    t.check(st.get("mode") == "call" and st.get("call_id") == callid,
+            "state: in call", st)
+    m = ask({"type": "call", "sdp": webrtc_offer()})
+    t.check(m.get("code") == "busy", "one session per socket: busy", m)
+    st_, v, _ = api.req("POST", "/api/calls/%s/transfer" % callid,
+                        {"target": "1234"})
+    t.check(st_ == 409, "transfer of a softphone call refused (%d)" % st_,
+            v)
+    ws.close()
+    ok = harness.wait_for(lambda: harness.call_ended_by_call(
+        al.events()).get(callid), 5)
+    t.check(ok and ok.get("reason") == "remote_bye",
+            "closing the page's socket ends its call (remote_bye)", ok)
+    u.close()
+
+
 def body(t):
     if not have_browser(t.source_dir):
         setup = os.path.join(t.source_dir, "scripts", "setup.sh")
@@ -321,6 +412,7 @@ def body(t):
     except Exception:
         t.check(True, "GET /api/phone refuses a wrong token")
 
+    protocol(t, al, api, port)
     firsts = softphone_call(t, al, api, pw, url)
     if firsts:
         med = statistics.median(firsts)
