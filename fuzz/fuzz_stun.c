@@ -80,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct wrtc *lite = NULL, *full = NULL;
 	struct wrtc_params p;
 	struct mbuf *mb = NULL;
-	struct sa src, cand;
+	struct sa src, src2, cand;
 
 	if (!init) {
 		(void)libre_init();
@@ -98,6 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.lite = true;
 	(void)sa_set_str(&src, "192.0.2.9", 4000);
 	(void)sa_set_str(&cand, "192.0.2.9", 4000);
+	(void)sa_set_str(&src2, "2001:db8::9", 4001);
 	if (wrtc_alloc(&lite, NULL, &p, NULL, NULL, NULL, NULL))
 		goto out;
 	p.lite = false;
@@ -123,9 +124,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wrtc_stun_input(lite, &src, mb);
 	mb->pos = 0;
 	wrtc_stun_input(full, &src, mb);
-	/* twice: a second check from a checked peer (consent path) */
+	/* again: a second check from the checked peer (consent path), then
+	 * from another address (checked set, nomination moves the peer) */
 	mb->pos = 0;
 	wrtc_stun_input(lite, &src, mb);
+	mb->pos = 0;
+	wrtc_stun_input(lite, &src2, mb);
 
  out:
 	mem_deref(mb);

@@ -75,8 +75,9 @@ typedef void (wrtc_rtp_h)(const struct sa *src, struct mbuf *mb, void *arg);
 /* Attach to the call's one UDP socket (rtcp-mux): a udp_helper (layer
  * WRTC_LAYER) demultiplexes by first byte (RFC 7983: 0-3 STUN, 20-63
  * DTLS, 128-191 RTP/RTCP); DTLS is accepted (passive) or started (active)
- * only from the address that passed a STUN check; RTP from other
- * addresses, or before DTLS is up, is dropped.  us may be NULL for tests
+ * only from an address that passed a STUN check; RTP from other
+ * addresses, or before DTLS is up, is dropped.  A checked peer that has
+ * not completed DTLS within min(10 s, consent timeout) is "dtls failed".  us may be NULL for tests
  * and fuzzing (STUN handling only, nothing is sent).
  * Errors: EINVAL (missing credentials or fingerprint), EPROTONOSUPPORT
  * (fingerprint hash other than sha-256/sha-1: fail closed), ENOENT
@@ -103,7 +104,9 @@ void wrtc_stun_input(struct wrtc *w, const struct sa *src, struct mbuf *mb);
 /* Handle one datagram as the socket's helper would; true if consumed. */
 bool wrtc_input(struct wrtc *w, struct sa *src, struct mbuf *mb);
 bool wrtc_established(const struct wrtc *w);
-/* The address that passed the first connectivity check (NULL before). */
+/* The address media goes to: the first that passed a connectivity
+ * check, possibly moved to the nominated one before DTLS is up (NULL
+ * before any check passed). */
 const struct sa *wrtc_peer(const struct wrtc *w);
 
 /* Full-ICE candidate gathering on the stream's socket, before the offer
