@@ -595,7 +595,7 @@ static int webrtc_apply(struct mstream *ms, const struct sdpneg_result *res)
 }
 
 
-/* telephone-event runs at the codec's clock (48 kHz with Opus) */
+/* telephone-event runs at the codec's RTP clock (48 kHz with Opus) */
 static int dtmf_clock_apply(struct mstream *ms, uint32_t clock)
 {
 	struct dtmf_rx *rx = NULL;
@@ -634,7 +634,9 @@ static int apply_media(struct mstream *ms, const struct sdpneg_result *res)
 		if (err)
 			return err;
 	}
-	err = dtmf_clock_apply(ms, res->te_tx_pt >= 0 ? res->te_clock : 0);
+	/* events share the audio's RTP timestamps: the codec's clock
+	 * (8000 for G.711 and G.722 as before, 48000 for Opus) */
+	err = dtmf_clock_apply(ms, res->codec->clock);
 	if (err)
 		return err;
 
