@@ -430,6 +430,28 @@ class VoipAdapter(BasePlatformAdapter):
         return SendResult(success=True, message_id=(
             str(rid) if rid is not None else None))
 
+    async def on_processing_complete(self, event, outcome=None):
+        """Hermes finished a run: a turn it did not answer (a tool-only
+        turn, an empty answer) ends silently now instead of waiting for
+        agentline's turn timeout."""
+        src = getattr(event, "source", None)
+        mid = getattr(event, "message_id", None)
+        if src is None or not (mid and str(mid).isdigit()):
+            return
+        c = LINE.call(str(src.chat_id))
+        if c is None:
+            return
+        rid = int(mid)
+        with LINE.lock:
+            if c.open_request != rid:
+                return
+            c.open_request = None
+            c.answered.add(rid)
+        try:
+            await self._command({"request_id": rid, "reply": None})
+        except WsClosed:
+            pass
+
     async def send_typing(self, chat_id, metadata=None):
         return None
 

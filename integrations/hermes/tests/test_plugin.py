@@ -211,6 +211,13 @@ class Turns(Base):
         self.assertTrue(r.success)
         self.assertEqual(self.fake.of_type("say"), [])
 
+    def test_unanswered_turn_ends_silently(self):
+        self.agent_fn = lambda turn: None
+        self.turn(12, "hmm")
+        r = self.fake.wait(lambda m: m.get("request_id") == 12)
+        self.assertEqual(r, {"request_id": 12, "reply": None})
+        self.assertEqual(self.fake.of_type("say"), [])
+
     def test_unprompted_text_is_said(self):
         r = self.gw.run(self.adapter().send("c1", "Your taxi is here."))
         self.assertTrue(r.success)

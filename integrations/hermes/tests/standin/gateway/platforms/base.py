@@ -6,7 +6,9 @@ that is still busy does not start a second run: it is kept as the
 session's pending message and the running one is interrupted (its
 interrupt Event is set).  When the run ends, a response of an interrupted
 run is suppressed and the pending message is processed next.  The final
-response is sent with reply_to = the event's message_id.  A busy-session
+response is sent with reply_to = the event's message_id; the adapter's
+on_processing_start / on_processing_complete(event, outcome) hooks, if it
+has them, bracket each run.  A busy-session
 handler, if set, sees the message first (Hermes uses it for its
 "Interrupting current task" notice)."""
 import asyncio
@@ -29,6 +31,12 @@ class MessageType(Enum):
     DOCUMENT = "document"
     STICKER = "sticker"
     COMMAND = "command"
+
+
+class ProcessingOutcome(Enum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    CANCELLED = "cancelled"
 
 
 @dataclass
@@ -184,10 +192,21 @@ class BasePlatformAdapter(ABC):
         self._background_tasks.add(task)
         task.add_done_callback(self._background_tasks.discard)
 
+    async def _run_processing_hook(self, name, *args):
+        hook = getattr(self, name, None)
+        if hook is None:
+            return
+        try:
+            await hook(*args)
+        except Exception:
+            pass                      # hooks never break processing
+
     async def _process(self, event, key):
         interrupt = self._active_sessions.get(key) or asyncio.Event()
         self._active_sessions[key] = interrupt
+        outcome = ProcessingOutcome.FAILURE
         try:
+            await self._run_processing_hook("on_processing_start", event)
             response = await self._message_handler(event)
             if response and interrupt.is_set() and \
                     key in self._pending_messages:
@@ -195,7 +214,14 @@ class BasePlatformAdapter(ABC):
             if response:
                 await self.send(chat_id=event.source.chat_id,
                                 content=response, reply_to=event.message_id)
+            outcome = ProcessingOutcome.CANCELLED if interrupt.is_set() \
+                else ProcessingOutcome.SUCCESS
+        except asyncio.CancelledError:
+            outcome = ProcessingOutcome.CANCELLED
+            raise
         finally:
+            await self._run_processing_hook("on_processing_complete", event,
+                                            outcome)
             pending = self._pending_messages.pop(key, None)
             self._active_sessions.pop(key, None)
             self._session_tasks.pop(key, None)
