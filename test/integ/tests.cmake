@@ -71,7 +71,7 @@ agentline_integ(api_sched         TIMEOUT 120)
 # control-centre softphone over WebRTC (phone helper, issue 7)
 agentline_integ(webrtc_phone      TIMEOUT 300)
 # Hermes plugin on real calls (integrations/hermes)
-agentline_integ(hermes            TIMEOUT 400)
+agentline_integ(hermes            TIMEOUT 400 LABELS asan)
 # SIP over secure WebSocket to Kamailio, WebRTC calls (wss helper)
 agentline_integ(webrtc_wss        TIMEOUT 180 LABELS asan)
 # secret scan (policy): scans the logs every test above kept; it runs after
