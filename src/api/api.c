@@ -919,6 +919,9 @@ int api_init(const struct conf *conf)
 	err = api_webhook_init(conf);
 	if (err)
 		goto out;
+	err = api_result_init(conf);
+	if (err)
+		goto out;
 	err = api_agent_init();
 	if (err)
 		goto out;
@@ -970,6 +973,7 @@ void api_close(void)
 	api_agent_close();
 	api_events_close();
 	api_sched_close();
+	api_result_close();
 	api_webhook_close();
 	api_metrics_close();
 	api_route_close();

@@ -12,6 +12,8 @@
  * Retries: connection errors, timeouts (10 s), 429 and 5xx, after 1, 2, 4,
  * 8 and 16 s; then the delivery is dropped with a warning.  At most
  * QUEUE_MAX deliveries wait; the oldest goes first when full.
+ * api_webhook_post() sends other JSON (outbound task call results) the
+ * same way to a URL of its own, with an optional bearer token.
  *
  * Main thread only.
  */
@@ -38,6 +40,8 @@ enum {
 struct delivery {
 	struct le le;
 	unsigned url;                /* index into wh.urls                */
+	char *dest;                  /* else this URL (api_webhook_post)  */
+	char *token;                 /* its bearer token, or NULL         */
 	uint64_t id;
 	char event[32];
 	char *body;
@@ -79,6 +83,29 @@ static void delivery_destructor(void *arg)
 	list_unlink(&d->le);
 	mem_deref(d->req);
 	mem_deref(d->body);
+	mem_deref(d->dest);
+	mem_deref(d->token);
+}
+
+
+/* "webhook 2" or "outbound_result_url" in log lines */
+static int dest_h(struct re_printf *pf, void *arg)
+{
+	const struct delivery *d = arg;
+
+	if (d->dest)
+		return re_hprintf(pf, "%s", d->event);
+	return re_hprintf(pf, "webhook %u", d->url + 1);
+}
+
+
+static int auth_h(struct re_printf *pf, void *arg)
+{
+	const struct delivery *d = arg;
+
+	if (!d->token)
+		return 0;
+	return re_hprintf(pf, "Authorization: Bearer %s\r\n", d->token);
 }
 
 
@@ -98,8 +125,8 @@ static void finish(void *arg)
 	if (!d->err && d->scode >= 400 && d->scode < 500 &&
 	    d->scode != 429) {
 		++wh.failed;
-		log_warn(MOD, NULL, "webhook %u refused delivery %llu (%s): "
-			 "HTTP %u", d->url + 1, (unsigned long long)d->id,
+		log_warn(MOD, NULL, "%H refused delivery %llu (%s): "
+			 "HTTP %u", dest_h, d, (unsigned long long)d->id,
 			 d->event, d->scode);
 		mem_deref(d);
 		return;
@@ -110,15 +137,15 @@ static void finish(void *arg)
 		re_snprintf(why, sizeof(why), "HTTP %u", d->scode);
 	if (d->attempt >= ATTEMPTS) {
 		++wh.failed;
-		log_warn(MOD, NULL, "delivery %llu (%s) to webhook %u dropped "
+		log_warn(MOD, NULL, "delivery %llu (%s) to %H dropped "
 			 "after %u attempts: %s", (unsigned long long)d->id,
-			 d->event, d->url + 1, d->attempt, why);
+			 d->event, dest_h, d, d->attempt, why);
 		mem_deref(d);
 		return;
 	}
 	delay = 1000u << (d->attempt - 1);
-	log_info(MOD, NULL, "delivery %llu (%s) to webhook %u: %s; retry in "
-		 "%u s", (unsigned long long)d->id, d->event, d->url + 1, why,
+	log_info(MOD, NULL, "delivery %llu (%s) to %H: %s; retry in "
+		 "%u s", (unsigned long long)d->id, d->event, dest_h, d, why,
 		 delay / 1000);
 	tmr_start(&d->tmr, delay, attempt, d);
 }
@@ -190,19 +217,20 @@ static void attempt(void *arg)
 	d->err = 0;
 	d->scode = 0;
 	d->ts = (uint64_t)time(NULL);
-	err = http_request(&d->req, wh.cli, "POST", wh.urls[d->url],
+	err = http_request(&d->req, wh.cli, "POST",
+			   d->dest ? d->dest : wh.urls[d->url],
 			   resp_handler, NULL, d,
 			   "User-Agent: agentline/" AGENTLINE_VERSION "\r\n"
 			   "Content-Type: application/json\r\n"
 			   "X-Agentline-Event: %s\r\n"
 			   "X-Agentline-Delivery: %llu\r\n"
 			   "X-Agentline-Timestamp: %llu\r\n"
-			   "%H"
+			   "%H%H"
 			   "Content-Length: %zu\r\n"
 			   "\r\n"
 			   "%s",
 			   d->event, (unsigned long long)d->id,
-			   (unsigned long long)d->ts, sign_h, d,
+			   (unsigned long long)d->ts, sign_h, d, auth_h, d,
 			   strlen(d->body), d->body);
 	if (err) {
 		d->answered = true;
@@ -211,6 +239,52 @@ static void attempt(void *arg)
 		return;
 	}
 	tmr_start(&d->tmr, ATTEMPT_MS, attempt_timeout, d);
+}
+
+
+/* At most QUEUE_MAX deliveries wait: the oldest goes. */
+static void queue_make_room(void)
+{
+	while (list_count(&wh.queue) >= QUEUE_MAX) {
+		struct delivery *old = list_ledata(list_head(&wh.queue));
+
+		++wh.dropped;
+		log_warn(MOD, NULL, "webhook queue full: delivery %llu (%s) "
+			 "dropped", (unsigned long long)old->id, old->event);
+		mem_deref(old);
+	}
+}
+
+
+int api_webhook_post(const char *url, const char *token, const char *event,
+		     const char *body)
+{
+	struct delivery *d;
+	int err;
+
+	if (!url || !event || !body)
+		return EINVAL;
+	if (!wh.cli)
+		return ENOTCONN;
+	queue_make_room();
+	d = mem_zalloc(sizeof(*d), delivery_destructor);
+	if (!d)
+		return ENOMEM;
+	d->id = ++wh.seq;
+	str_ncpy(d->event, event, sizeof(d->event));
+	err = str_dup(&d->dest, url);
+	if (!err && token && *token)
+		err = str_dup(&d->token, token);
+	if (!err)
+		err = str_dup(&d->body, body);
+	if (err) {
+		mem_deref(d);
+		return err;
+	}
+	tmr_init(&d->tmr);
+	list_append(&wh.queue, &d->le, d);
+	tmr_start(&d->tmr, 0, attempt, d);
+	return 0;
 }
 
 
@@ -246,15 +320,7 @@ void api_webhook_event(const char *name, const char *json)
 	for (unsigned u = 0; u < wh.nurls; u++) {
 		struct delivery *d;
 
-		while (list_count(&wh.queue) >= QUEUE_MAX) {
-			struct delivery *old = list_ledata(list_head(
-							       &wh.queue));
-			++wh.dropped;
-			log_warn(MOD, NULL, "webhook queue full: delivery "
-				 "%llu (%s) dropped",
-				 (unsigned long long)old->id, old->event);
-			mem_deref(old);
-		}
+		queue_make_room();
 		d = mem_zalloc(sizeof(*d), delivery_destructor);
 		if (!d)
 			break;
@@ -299,12 +365,34 @@ static int url_add(const char *url)
 }
 
 
+static int client_alloc(const struct conf *conf)
+{
+	struct sa nsv[8];
+	uint32_t nsc = ARRAY_SIZE(nsv);
+	int err;
+
+	if (dns_srv_get(NULL, 0, nsv, &nsc) || !nsc) {
+		sa_set_str(&nsv[0], "127.0.0.1", 53);
+		nsc = 1;
+	}
+	err = dnsc_alloc(&wh.dnsc, NULL, nsv, nsc);
+	if (!err)
+		err = http_client_alloc(&wh.cli, wh.dnsc);
+	if (err)
+		return err;
+	if (conf_isset(conf, "net_ca_file") && *conf_str(conf, "net_ca_file"))
+		(void)http_client_add_ca(wh.cli, conf_str(conf, "net_ca_file"));
+	else
+		(void)http_client_add_ca(wh.cli,
+					 "/etc/ssl/certs/ca-certificates.crt");
+	return 0;
+}
+
+
 int api_webhook_init(const struct conf *conf)
 {
 	unsigned nv[99];
 	size_t n;
-	struct sa nsv[8];
-	uint32_t nsc = ARRAY_SIZE(nsv);
 	int err = 0;
 
 	memset(&wh, 0, sizeof(wh));
@@ -322,8 +410,15 @@ int api_webhook_init(const struct conf *conf)
 		if (v && *v)
 			err = url_add(v);
 	}
-	if (err || !wh.nurls)
+	if (err)
 		goto out;
+	if (!wh.nurls) {
+		/* the client alone, for api_webhook_post() */
+		if (conf_isset(conf, "outbound_result_url") &&
+		    *conf_str(conf, "outbound_result_url"))
+			err = client_alloc(conf);
+		goto out;
+	}
 	if (conf_isset(conf, "event_webhook_secret") &&
 	    *conf_str(conf, "event_webhook_secret"))
 		err = str_dup(&wh.secret, conf_str(conf,
@@ -333,21 +428,9 @@ int api_webhook_init(const struct conf *conf)
 			 "event_webhook_secret: deliveries are unsigned");
 	if (err)
 		goto out;
-
-	if (dns_srv_get(NULL, 0, nsv, &nsc) || !nsc) {
-		sa_set_str(&nsv[0], "127.0.0.1", 53);
-		nsc = 1;
-	}
-	err = dnsc_alloc(&wh.dnsc, NULL, nsv, nsc);
-	if (!err)
-		err = http_client_alloc(&wh.cli, wh.dnsc);
+	err = client_alloc(conf);
 	if (err)
 		goto out;
-	if (conf_isset(conf, "net_ca_file") && *conf_str(conf, "net_ca_file"))
-		(void)http_client_add_ca(wh.cli, conf_str(conf, "net_ca_file"));
-	else
-		(void)http_client_add_ca(wh.cli,
-					 "/etc/ssl/certs/ca-certificates.crt");
 	log_info(MOD, NULL, "call events go to %u webhook%s%s", wh.nurls,
 		 wh.nurls > 1 ? "s" : "", wh.secret ? ", signed" : "");
  out:

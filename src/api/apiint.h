@@ -99,6 +99,14 @@ void api_phone_close(void);
 int  api_webhook_init(const struct conf *conf);
 void api_webhook_close(void);
 void api_webhook_stats(uint64_t *sent, uint64_t *failed, uint64_t *dropped);
+/* One JSON POST to url (+ "Authorization: Bearer token" unless NULL),
+ * queued and retried like the webhooks; ENOTCONN if there is no client
+ * (neither event_webhook_url nor outbound_result_url set). */
+int  api_webhook_post(const char *url, const char *token, const char *event,
+		      const char *body);
+/* Outbound task call results to outbound_result_url (api_result.c). */
+int  api_result_init(const struct conf *conf);
+void api_result_close(void);
 
 /* Place a call now (POST /api/calls, agent dial, scheduler).  Writes the
  * new call id into idbuf.  sched_id != 0 reports the outcome to the

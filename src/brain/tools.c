@@ -826,6 +826,21 @@ static void remember_result(const char *callid, const char *outcome,
 }
 
 
+void tools_call_result(const char *callid, const char *outcome,
+		       const char *summary)
+{
+	char o[64], s[1200];
+
+	if (!callid || !outcome)
+		return;
+	events_emit("call_result", callid,
+		    ",\"outcome\":\"%s\",\"summary\":\"%s\"",
+		    events_esc(o, sizeof(o), outcome),
+		    events_esc(s, sizeof(s), summary ? summary : ""));
+	remember_result(callid, outcome, summary);
+}
+
+
 /* --- open_entry ------------------------------------------------------ */
 
 struct http_job {
@@ -1118,13 +1133,8 @@ int tools_run(struct tools *t, uint32_t turn_id, const char *name,
 	if (!strcmp(name, "report_call_result")) {
 		const char *oc = arg_str(od, "outcome");
 		const char *sm = arg_str(od, "summary");
-		char o[64], s[1200];
 
-		events_emit("call_result", t->callid,
-			    ",\"outcome\":\"%s\",\"summary\":\"%s\"",
-			    events_esc(o, sizeof(o), oc),
-			    events_esc(s, sizeof(s), sm ? sm : ""));
-		remember_result(t->callid, oc, sm);
+		tools_call_result(t->callid, oc, sm);
 		answer(t->callid, turn_id, name, true, done, done_arg, 0,
 		       NULL, NULL, "{\"ok\":true}");
 		goto out;

@@ -59,6 +59,11 @@ const char *tools_schema_json(void);
  * are none; else free with mem_deref. */
 struct policy_call;
 char *tools_schema_for(struct policy_call *pc, bool call);
+/* The result of a call (report_call_result, or the agent's answering-
+ * machine detection): event call_result, and the report of the
+ * place_call that placed it. */
+void tools_call_result(const char *callid, const char *outcome,
+		       const char *summary);
 /* The objective of a call placed by place_call (also set with
  * brain_objective_set), NULL if none. */
 const char *tools_call_objective(const char *callid);

@@ -430,6 +430,35 @@ const struct conf_opt conf_opts[] = {
 	 "(numbered for several)"},
 	{"event_webhook_secret", CONF_STR, NULL, 0, 0, NULL, CONF_F_SECRET,
 	 NULL, "HMAC-SHA256 key of the X-Agentline-Signature header"},
+	/* outbound task calls (brain helper; docs/tools.md) */
+	{"outbound_result_url", CONF_STR, NULL, 0, 0, NULL, 0,
+	 check_http_url, "http(s) URL that receives the result of each "
+	 "outbound task call (call with an objective) as a JSON POST"},
+	{"outbound_result_token", CONF_STR, NULL, 0, 0, NULL, CONF_F_SECRET,
+	 NULL, "bearer token sent with the outbound_result_url POSTs"},
+	{"amd_action", CONF_ENUM, "message", 0, 0, "message|hangup|off",
+	 CONF_F_RUNTIME, NULL,
+	 "outbound task call answered by a machine (long greeting, beep): "
+	 "leave the objective's message after the beep, hang up, or off "
+	 "(no detection)"},
+	{"amd_message", CONF_STR, "Hello, this is a message from an "
+	 "automated assistant. {objective}. Goodbye.", 0, 0, NULL,
+	 CONF_F_RUNTIME, NULL,
+	 "what the agent says after a machine's beep ({objective} = the "
+	 "call's objective), then it hangs up"},
+	{"amd_greeting_ms", CONF_INT, "4000", 1000, 30000, NULL,
+	 CONF_F_RUNTIME, NULL,
+	 "answering-machine detection: the callee speaking this long "
+	 "without a pause of amd_pause_ms is a machine's greeting"},
+	{"amd_pause_ms", CONF_INT, "700", 100, 3000, NULL, CONF_F_RUNTIME,
+	 NULL, "answering-machine detection: a pause at least this long "
+	 "ends a spoken stretch"},
+	{"amd_beep_min_ms", CONF_INT, "200", 60, 2000, NULL, CONF_F_RUNTIME,
+	 NULL, "answering-machine detection: shortest steady tone "
+	 "(400-2000 Hz) taken as the beep"},
+	{"amd_window_secs", CONF_INT, "30", 5, 120, NULL, CONF_F_RUNTIME,
+	 NULL, "answering-machine detection: listen for a greeting and "
+	 "beep this long after the answer"},
 	/* trust (src/policy, docs/trust.md) */
 	{"caller_groups_file", CONF_STR, NULL, 0, 0, NULL, 0,
 	 check_caller_groups,

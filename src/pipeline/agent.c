@@ -17,6 +17,7 @@
 #include "core/worker.h"
 #include "engines/engine.h"
 #include "pipeline/agent.h"
+#include "pipeline/amd.h"
 #include "media/playq.h"
 #include "media/wav.h"
 #include "pipeline/frame.h"
@@ -198,6 +199,9 @@ struct agent {
 	unsigned tts_jobs;           /* queued or running                  */
 	bool hangup_after;
 	bool bot_speaking;
+	struct amd *amd;             /* outbound task call: listening for
+					an answering machine            */
+	bool amd_machine;            /* a machine answered: no turns     */
 	bool quiet;                  /* an operator has the call: say
 					nothing, answer nothing         */
 	/* turn bookkeeping (wall ms) */
@@ -574,8 +578,8 @@ static void turn_submit(struct agent *a, enum brain_input kind,
 	char *joined = NULL;
 	int err;
 
-	if (a->quiet)
-		return;   /* an operator answers: no brain turn */
+	if (a->quiet || a->amd_machine)
+		return;   /* an operator answers, or a machine: no turn */
 	tmr_cancel(&a->tmr_filler);
 	if (kind == BRAIN_SPEECH && a->pending && !a->reply_started &&
 	    a->pending_kind == BRAIN_SPEECH) {
@@ -1337,7 +1341,8 @@ static void system_handler(struct frame *f, enum frame_dir dir, void *arg)
 	case FRAME_SPEECH_START:
 		tmr_cancel(&a->tmr_reprompt);
 		a->reprompts = 0;
-		if (!agent_speaking(a) || cfg.barge == BARGE_OFF)
+		if (!agent_speaking(a) || cfg.barge == BARGE_OFF ||
+		    a->amd_machine)
 			break;
 		if (cfg.barge == BARGE_FULL)
 			barge_in(a);
@@ -1424,6 +1429,124 @@ static void track_speaking(struct agent *a)
 }
 
 
+/* --- answering-machine detection (outbound task calls; amd.h) ---
+ * A machine: the agent stops talking and takes no turns; after the beep
+ * it says amd_message (the objective in it) and hangs up, or with
+ * amd_action = hangup it hangs up at once.  The result goes to whoever
+ * asked (tools_call_result, the "amd" event). */
+static void amd_setup(struct agent *a)
+{
+	const char *act = conf_str(cfg.conf, "amd_action");
+	struct amd_params p;
+
+	if (!a->outbound || !a->bc.objective || !act || !strcmp(act, "off"))
+		return;
+	memset(&p, 0, sizeof(p));
+	p.greeting_ms = (unsigned)conf_int(cfg.conf, "amd_greeting_ms");
+	p.pause_ms = (unsigned)conf_int(cfg.conf, "amd_pause_ms");
+	p.beep_min_ms = (unsigned)conf_int(cfg.conf, "amd_beep_min_ms");
+	p.nobeep_ms = 3000;
+	p.window_ms = (unsigned)conf_int(cfg.conf, "amd_window_secs") * 1000;
+	if (amd_alloc(&a->amd, &p))
+		log_warn(MOD, a->callid, "answering-machine detection off");
+}
+
+
+static void amd_message(struct agent *a, char *buf, size_t sz)
+{
+	const char *tpl = conf_str(cfg.conf, "amd_message");
+	const char *ph = tpl ? strstr(tpl, "{objective}") : NULL;
+	const char *obj = a->bc.objective ? a->bc.objective : "";
+	size_t olen = strlen(obj);
+
+	while (olen && (obj[olen - 1] == '.' || obj[olen - 1] == ' '))
+		--olen;   /* the template has its own full stop */
+	if (!tpl)
+		buf[0] = '\0';
+	else if (ph)
+		re_snprintf(buf, sz, "%b%b%s", tpl, (size_t)(ph - tpl), obj,
+			    olen, ph + 11);
+	else
+		str_ncpy(buf, tpl, sz);
+}
+
+
+static void amd_feed(struct agent *a, const int16_t *pcm, size_t n)
+{
+	const char *act = conf_str(cfg.conf, "amd_action");
+	bool hangup = act && !strcmp(act, "hangup");
+	enum amd_event ev = amd_frame(a->amd, pcm, n);
+	char text[700];
+
+	switch (ev) {
+
+	case AMD_EV_HUMAN:
+		log_info(MOD, a->callid, "answering-machine detection: a "
+			 "person (%s, %u ms)", amd_reason(a->amd),
+			 amd_elapsed_ms(a->amd));
+		events_emit("amd", a->callid, ",\"result\":\"human\","
+			    "\"reason\":\"%s\",\"ms\":%u",
+			    amd_reason(a->amd), amd_elapsed_ms(a->amd));
+		a->amd = mem_deref(a->amd);
+		break;
+
+	case AMD_EV_MACHINE:
+		log_info(MOD, a->callid, "answering-machine detection: a "
+			 "machine (%s, %u ms): %s", amd_reason(a->amd),
+			 amd_elapsed_ms(a->amd), hangup ? "hanging up" :
+			 "the message follows the beep");
+		events_emit("amd", a->callid, ",\"result\":\"machine\","
+			    "\"reason\":\"%s\",\"ms\":%u,\"action\":\"%s\"",
+			    amd_reason(a->amd), amd_elapsed_ms(a->amd),
+			    hangup ? "hangup" : "message");
+		/* stop talking to the greeting; no turns from it */
+		a->amd_machine = true;
+		tmr_cancel(&a->tmr_filler);
+		tmr_cancel(&a->tmr_reprompt);
+		tmr_cancel(&a->tmr_barge);
+		screen_turn_drop(a);
+		pipeline_interrupt(a->pl);
+		a->port->flush(a->portarg, 20);
+		brain_cancel(a);
+		a->pending = mem_deref(a->pending);
+		a->hangup_after = false;
+		if (!hangup)
+			break;
+#ifdef AGENT_HAVE_TOOLS
+		tools_call_result(a->callid, "machine", "answering machine: "
+				  "hung up without a message");
+#endif
+		a->amd = mem_deref(a->amd);
+		agent_hangup(a);
+		break;
+
+	case AMD_EV_BEEP:
+		log_info(MOD, a->callid, "answering machine: greeting over "
+			 "(%s, beep %u Hz %u ms, at %u ms): leaving the "
+			 "message", amd_reason(a->amd), amd_beep_hz(a->amd),
+			 amd_beep_ms(a->amd), amd_elapsed_ms(a->amd));
+		events_emit("amd", a->callid, ",\"result\":\"beep\","
+			    "\"reason\":\"%s\",\"beep_hz\":%u,\"ms\":%u",
+			    amd_reason(a->amd), amd_beep_hz(a->amd),
+			    amd_elapsed_ms(a->amd));
+		a->amd = mem_deref(a->amd);
+		amd_message(a, text, sizeof(text));
+#ifdef AGENT_HAVE_TOOLS
+		tools_call_result(a->callid, "machine", "answering machine: "
+				  "message left after the beep");
+#endif
+		if (*text)
+			say(a, text, SAY_HANGUP);
+		else
+			agent_hangup(a);
+		break;
+
+	default:
+		break;
+	}
+}
+
+
 void agent_audio(struct agent *a, const int16_t *pcm, size_t n,
 		 uint64_t ts_ms)
 {
@@ -1432,6 +1555,8 @@ void agent_audio(struct agent *a, const int16_t *pcm, size_t n,
 
 	if (!a || a->closing || n != FRAME_SAMPLES)
 		return;
+	if (a->amd)
+		amd_feed(a, pcm, n);   /* the line as heard */
 
 	if (a->echo) {
 		uint64_t ein = 0, eout = 0;
@@ -1617,6 +1742,7 @@ static void agent_destructor(void *data)
 	tmr_cancel(&a->tmr_max);
 	tmr_cancel(&a->tmr_hangup);
 	tmr_cancel(&a->tmr_dtmf);
+	mem_deref(a->amd);
 	/* the tools first: a pending action must not outlive the brain */
 	mem_deref(a->tools);
 	screen_turn_drop(a);
@@ -1755,6 +1881,7 @@ int agent_alloc(struct agent **ap, const struct port_ops *ops, void *port,
 	}
 
 	brain_call_fill(a, &bc);
+	amd_setup(a);
 	a->host.reply = brain_reply_handler;
 	a->host.fallback = brain_fallback;
 	a->host.tool = brain_tool;
