@@ -375,6 +375,47 @@ def protocol(t, al, api, port):
                         {"target": "1234"})
     t.check(st_ == 409, "transfer of a softphone call refused (%d)" % st_,
             v)
+
+    # a second page listens to that call and takes it over; the call
+    # ends under it: the page is told, the take-over is released
+    ws2 = WsClient("127.0.0.1", port, "/api/phone", token=TOKEN)
+    ws2.recv_json()
+    ws2.send_json({"type": "listen", "call_id": callid,
+                   "sdp": webrtc_offer()})
+    m = ws2.recv_json()
+    t.check(m.get("type") == "answer" and m.get("call_id") == callid,
+            "listen-in answered", m)
+    ws2.recv_json()
+    ws3 = WsClient("127.0.0.1", port, "/api/phone", token=TOKEN)
+    ws3.recv_json()
+    ws3.send_json({"type": "listen", "call_id": callid,
+                   "sdp": webrtc_offer()})
+    m = ws3.recv_json()
+    t.check(m.get("code") == "busy", "one listener per call", m)
+    ws3.close()
+    ws2.send_json({"type": "takeover"})
+    m = ws2.recv_json()
+    t.check(m.get("type") == "state" and m.get("takeover") is True,
+            "take-over acknowledged in the state", m)
+    st_, v, _ = api.req("GET", "/api/calls")
+    t.check([c.get("taken_over") for c in v.get("live", [])
+             if c.get("id") == callid] == [True],
+            "API: the call shows taken_over", v.get("live"))
+    api.req("POST", "/api/calls/%s/hangup" % callid, {})
+    m, _ = ws2.recv_until(lambda x: x.get("type") == "ended", 5)
+    t.check(m and m.get("reason") == "call_ended",
+            "the call ended under the listener: it is told", m)
+    tv = [e.get("on") for e in al.events_of("takeover_voice")
+          if e.get("call") == callid]
+    t.check(tv == [True, False], "the take-over was released", tv)
+    ws2.close()
+
+    # a closed page ends its call
+    ws = WsClient("127.0.0.1", port, "/api/phone", token=TOKEN)
+    ws.recv_json()
+    m = ask({"type": "call", "sdp": webrtc_offer()})
+    callid = m.get("call_id")
+    ws.recv_json()
     ws.close()
     ok = harness.wait_for(lambda: harness.call_ended_by_call(
         al.events()).get(callid), 5)

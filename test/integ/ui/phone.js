@@ -123,8 +123,6 @@ async function runCall(page, result) {
 	await page.waitForFunction(() => phone.mode === 'idle', null,
 		{timeout: 60000});
 	result.daemon_hangup_status = (await phoneState(page)).status;
-	await page.screenshot({path: path.join(os.tmpdir(),
-		'agentline-phone-call.png')}).catch(() => {});
 }
 
 async function runListen(page, result) {
