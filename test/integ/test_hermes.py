@@ -18,7 +18,8 @@ from baresip and SIPp.
     internal message and Hermes' answer to it is said on the call;
  4. a dropped WebSocket: agentline's parrot brain answers the next turn,
     Hermes' reconnect path brings the plugin back, it takes the call over
-    again and answers the turn after."""
+    again and answers the turn after;
+ 5. https:// and wss:// to a self-signed control API (AGENTLINE_CA_FILE)."""
 import json
 import os
 import subprocess
@@ -92,7 +93,7 @@ def agentline(t, name, **sets):
     return t.agentline(name=name, **base)
 
 
-def hermes(t, al, agent):
+def hermes(t, al, agent, extra=None):
     """The plugin in a fresh stand-in gateway, connected to al."""
     with LINE.lock:
         LINE.calls.clear()
@@ -103,8 +104,8 @@ def hermes(t, al, agent):
     pm = PluginManager()
     pm.load("hermes_agentline")
     gw = Gateway(pm, agent)
-    ok = gw.start("voip", {"url": "http://127.0.0.1:%d" % al.api_port,
-                           "token": TOKEN})
+    ok = gw.start("voip", extra or {
+        "url": "http://127.0.0.1:%d" % al.api_port, "token": TOKEN})
     t.check(ok, "%s: the plugin connected to agentline" % al.name)
     return gw
 
@@ -349,12 +350,42 @@ def dropped_socket(t):
         al.stop()
 
 
+def tls(t):
+    """https:// and wss:// to a control API with a self-signed
+    certificate, trusted through AGENTLINE_CA_FILE (the ca_file extra)."""
+    crt, key = harness.make_cert(t.dir, "control")
+    al = agentline(t, "al_tls", app="echo", control_tls_cert=crt,
+                   control_tls_key=key)
+    gw = hermes(t, al, lambda turn: None, {
+        "url": "https://127.0.0.1:%d" % al.api_port, "token": TOKEN,
+        "ca_file": crt})
+    try:
+        r = json.loads(gw.plugins.dispatch("hang_up", {"call_id": "nope"}))
+        t.check("not live" in r.get("error", ""), "tls: REST over https "
+                "answers (404 for an unknown call)", r)
+        t.check("agentws: agent 127.0.0.1" in al.log(),
+                "tls: the agent socket over wss connected")
+        pm = PluginManager()
+        pm.load("hermes_agentline")
+        gw2 = Gateway(pm, lambda turn: None)
+        try:
+            ok = gw2.start("voip", {"url": "https://127.0.0.1:%d" %
+                                    al.api_port, "token": TOKEN})
+        finally:
+            gw2.stop()
+        t.check(ok is False, "tls: without the CA file the certificate is "
+                "not trusted (connect fails)", ok)
+    finally:
+        gw.stop()
+        al.stop()
+
+
 def body(t):
     t.note("Hermes: %s" % ("installed" if _env.REAL_HERMES else
                            "stand-in (%s)" % _env.WHY_NOT))
     only = os.environ.get("HERMES_INTEG_ONLY", "")    # for debugging
-    for part in (inbound_and_hang_up, refused_privileged_tool, place_call,
-                 dropped_socket):
+    for part in (tls, inbound_and_hang_up, refused_privileged_tool,
+                 place_call, dropped_socket):
         if not only or part.__name__ in only.split(","):
             part(t)
 

@@ -73,7 +73,9 @@ class VoipAdapter(BasePlatformAdapter):
         extra = getattr(config, "extra", None) or {}
         self.settings = _config.load(extra=extra)
         LINE.settings = self.settings
-        LINE.rest = Rest(self.settings.url, self.settings.token)
+        self._ssl = self.settings.ssl_context()
+        LINE.rest = Rest(self.settings.url, self.settings.token,
+                         ssl_context=self._ssl)
         self._ws = None
         self._reader = None
         self._closing = False
@@ -107,7 +109,8 @@ class VoipAdapter(BasePlatformAdapter):
     async def _open(self):
         ws = await WebSocket.connect(
             self.settings.ws_url,
-            headers={"Authorization": "Bearer " + self.settings.token})
+            headers={"Authorization": "Bearer " + self.settings.token},
+            ssl_context=self._ssl)
         try:
             first = json.loads(await asyncio.wait_for(ws.recv(),
                                                       WELCOME_TIMEOUT))

@@ -3,12 +3,15 @@
 AGENTLINE_URL          agentline's control API (default http://127.0.0.1:8996)
 AGENTLINE_TOKEN        the control token, or
 AGENTLINE_TOKEN_FILE   a file holding it (agentline's data_dir/control_token)
+AGENTLINE_CA_FILE      PEM file to trust for https:// (agentline's
+                       control_tls_cert when it is self-signed)
 AGENTLINE_TAKEOVER     which calls Hermes answers: inbound (default), all, none
 AGENTLINE_OPERATOR_CALLS  1 (default): place_call from a session that is not
                        a call dials with the token's authority; 0 refuses it
 """
 
 import os
+import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -23,6 +26,15 @@ class Settings:
     token: str
     takeover: str = "inbound"
     operator_calls: bool = True
+    ca_file: str = ""
+
+    def ssl_context(self):
+        """None for http://; for https:// the system CAs, or ca_file."""
+        if not self.url.startswith("https:"):
+            return None
+        if self.ca_file:
+            return ssl.create_default_context(cafile=self.ca_file)
+        return ssl.create_default_context()
 
     @property
     def ws_url(self):
@@ -58,9 +70,13 @@ def load(env=None, extra=None):
         raise ConfigError("AGENTLINE_TAKEOVER must be inbound, all or none")
     op = str(extra.get("operator_calls",
                        env.get("AGENTLINE_OPERATOR_CALLS", "1"))).strip()
+    ca = extra.get("ca_file") or env.get("AGENTLINE_CA_FILE") or ""
+    if ca and not os.path.isfile(os.path.expanduser(ca)):
+        raise ConfigError("AGENTLINE_CA_FILE is not a file")
     return Settings(url=url, token=token, takeover=takeover,
                     operator_calls=op.lower() not in ("0", "no", "false",
-                                                      "off"))
+                                                      "off"),
+                    ca_file=os.path.expanduser(ca) if ca else "")
 
 
 def available(env=None):

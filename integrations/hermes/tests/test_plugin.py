@@ -115,6 +115,10 @@ class Config(unittest.TestCase):
         s = config.load({"AGENTLINE_TOKEN": "t", "AGENTLINE_TAKEOVER": "ALL",
                          "AGENTLINE_OPERATOR_CALLS": "0"})
         self.assertEqual((s.takeover, s.operator_calls), ("all", False))
+        self.assertIsNone(s.ssl_context())
+        with self.assertRaises(config.ConfigError):
+            config.load({"AGENTLINE_TOKEN": "t",
+                         "AGENTLINE_CA_FILE": "/nonexistent/ca.pem"})
 
 
 class Turns(Base):
