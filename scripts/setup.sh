@@ -6,7 +6,7 @@ PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
  flite1-dev libespeak-ng-dev espeak-ng-data libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us
  libre-dev librem-dev libspandsp-dev libspeexdsp-dev libopus-dev libssl-dev libsqlite3-dev sqlite3
  python3 sip-tester baresip-core kamailio kamailio-tls-modules
- kamailio-websocket-modules
+ kamailio-websocket-modules coturn
  sox libsox-fmt-all openssl tshark iproute2 procps flite
  chromium"
 missing=""
