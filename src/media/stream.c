@@ -528,8 +528,9 @@ static void wrtc_estab_handler(const struct wrtc_keys *keys, void *arg)
 	ms->rtcpdst = keys->peer;
 	ms->latched = ms->rtcp_latched = true;
 	ms->wrtc_up = true;
+	/* (libre's rtcp_enable fails on a NULL cname without scheduling) */
 	if (ms->started)
-		rtcp_start(ms->rtp, NULL, &ms->rtcpdst);
+		rtcp_start(ms->rtp, "agentline", &ms->rtcpdst);
 
 	log_info(MOD, ms->callid, "WebRTC media up: DTLS-SRTP %s, %s",
 		 srtp_suite_name(keys->suite), ms->res.codec->name);

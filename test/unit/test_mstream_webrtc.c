@@ -181,6 +181,16 @@ static bool both_digits(void)
 }
 
 
+static bool both_rtcp(void)
+{
+	struct mstream_stats sa_, sb_;
+
+	mstream_stats(sides[0]->ms, &sa_);
+	mstream_stats(sides[1]->ms, &sb_);
+	return sa_.rtcp_rx > 0 && sb_.rtcp_rx > 0;
+}
+
+
 static bool b_failed(void)
 {
 	return sides[1]->fail_err != 0;
@@ -316,6 +326,14 @@ int test_mstream_webrtc_loopback(void)
 	if (strcmp(b.digits, "5#") || strcmp(a.digits, "7")) {
 		fprintf(stderr, "digits: b \"%s\" a \"%s\"\n", b.digits,
 			a.digits);
+		err = EPROTO;
+		goto out;
+	}
+
+	/* SRTCP on the RTP socket (rtcp-mux), every 5 s in libre */
+	run(both_rtcp, 7000);
+	if (!both_rtcp()) {
+		fprintf(stderr, "no RTCP over rtcp-mux\n");
 		err = EPROTO;
 	}
 
