@@ -12,7 +12,10 @@ records what agentline sends:
     beep (RTP energy after the beep's end), hang up (SIPp gets the BYE),
     and report a machine: the amd events, call_result, and the POST to
     outbound_result_url (outcome "machine", bearer token).
- 2. a person: "Hello?" then silence; SIPp hangs up after 8 s.  The amd
+ 2. the same machine with amd_action = hangup (set at run time through
+    the API): agentline hangs up at the detection, says nothing after the
+    beep, and the result says machine, no message;
+ 3. a person: "Hello?" then silence; SIPp hangs up after 9 s.  The amd
     event says human, no message is left and the result says "answered".
 """
 import json
@@ -296,6 +299,41 @@ def machine(t, al, hook):
                 "machine: the POST carries the bearer token", h)
 
 
+def machine_hangup(t, al, hook):
+    """amd_action = hangup (changed at run time): BYE at the detection,
+    before the beep; nothing said after it."""
+    st, v, _ = Api("127.0.0.1", al.api_port, TOKEN).req(
+        "PATCH", "/api/config", {"amd_action": "hangup"})
+    t.check(st == 200, "hangup: amd_action set at run time", (st, v))
+    greet = to_ulaw(t, harness.speech_wav(t, GREETING, "greeting2"),
+                    "greeting2")
+    beep = tone_ulaw(t, 1000, 0.5, "beep2")
+    audio = greet + b"\xff" * 2400 + beep + b"\xff" * 8000 * 15
+    beep_start = (len(greet) + 2400) / 8000.0
+    callid, peer, r = place(t, al, "machine_hangup", audio)
+    t.check(r.ok, "hangup: SIPp got agentline's BYE", (r.errors or "")[-800:])
+    amd = [e for e in al.events_of("amd") if e.get("call") == callid]
+    t.check([e.get("result") for e in amd] == ["machine"] and
+            amd[0].get("action") == "hangup",
+            "hangup: a machine, action hangup, no beep awaited", amd)
+    ended = [e for e in al.events_of("call_ended")
+             if e.get("call") == callid]
+    t.check(ended and amd and ended[0]["ts"] - amd[0]["ts"] < 2.0 and
+            not peer.active(beep_start, beep_start + 10),
+            "hangup: the call ended at the detection, nothing was said "
+            "after the beep", (ended, amd))
+    t.check(harness.wait_for(lambda: results(hook, callid), 10),
+            "hangup: the result was posted")
+    posted = results(hook, callid)
+    if posted:
+        j = posted[0][1]
+        t.check(j.get("outcome") == "machine" and
+                "hung up without a message" in (j.get("summary") or ""),
+                "hangup: the posted result says machine, no message", j)
+    Api("127.0.0.1", al.api_port, TOKEN).req(
+        "PATCH", "/api/config", {"amd_action": "message"})
+
+
 def human(t, al, hook):
     hello = to_ulaw(t, harness.speech_wav(t, "Hello?", "hello"), "hello")
     audio = b"\xff" * 4000 + hello + b"\xff" * 8000 * 20
@@ -328,6 +366,7 @@ def body(t):
                      outbound_result_url=hook.url,
                      outbound_result_token=RESULT_TOKEN)
     machine(t, al, hook)
+    machine_hangup(t, al, hook)
     human(t, al, hook)
     t.check(RESULT_TOKEN not in al.log(), "the bearer token is not logged")
     t.check(al.alive(), "agentline still running")
