@@ -9,13 +9,19 @@ certificate made here and trusted through sip_tls_ca.
   contact, received over WSS;
 - a certificate that does not name the host: refused, never registered,
   Kamailio never sees a REGISTER from it;
-- a second agentline (1002, also over WSS) calls 1001 through Kamailio:
-  the call is WebRTC both ways (UDP/TLS/RTP/SAVPF, ICE, DTLS-SRTP, Opus)
-  and the caller's greeting reaches the callee's agent (RTP received);
+- a second agentline (1002, also over WSS, with ice_stun_urls pointing at
+  a STUN server here and ice_turn_urls at coturn) calls 1001 through
+  Kamailio: the offer carries host and server-reflexive candidates, coturn
+  allocates with the TURN credential, the call is answered with DTLS-SRTP
+  and Opus, RTP flows both ways and the BYE goes back over the WebSockets
+  (whether the relayed candidate is offered is reported, not checked: the
+  stream does not offer it yet);
 - Kamailio is killed and started again on the same ports: agentline
   notices the dropped WebSocket, retries with growing delays while it is
   away and registers again once it is back (the new Kamailio's location
-  table has the contact); a fresh call then goes through."""
+  table has the contact); a fresh call then goes through;
+- two agents over WSS: the caller's agent greets and the callee's agent
+  transcribes the greeting (the call's transcript in GET /api/calls/{id})."""
 import os
 import re
 import shutil
@@ -31,7 +37,8 @@ import harness
 sys.path.insert(0, os.path.join(harness.HERE, "servers"))
 from wsclient import Api  # noqa: E402
 
-USERS = {"1001": "ws-pass-1001", "1002": "ws-pass-1002"}
+USERS = {"1001": "ws-pass-1001", "1002": "ws-pass-1002",
+         "1003": "ws-pass-1003", "1004": "ws-pass-1004"}
 WS_PATH = "/sip-ws"
 
 KAM_CFG = r"""#!KAMAILIO
@@ -478,11 +485,52 @@ def body(t):
     harness.wait_for(lambda: registered_in(kam, "1002")[0], 40)
     call_over_wss(t, kam, a, c, "call after the restart")
 
+    # 6. the agent hears the caller: 1004's agent greets, 1003's agent
+    #    (silent greeting) transcribes what came over Opus/DTLS-SRTP
+    agent_hears(t, kam, good_crt)
+
     for al in (a, c):
         t.check(al.alive(), "%s still running" % al.name)
     stun.close()
     if turn:
         turn.stop()
+
+
+def agent_hears(t, kam, ca):
+    common = dict(app="agent", vad="energy", brain="parrot",
+                  silence_reprompt_secs=0)
+    callee = t.agentline(name="agentline_wss_agent", greeting_incoming="",
+                         sip_password=USERS["1003"], **common,
+                         **wss_sets(kam, "1003", ca))
+    caller = t.agentline(name="agentline_wss_greeter",
+                         greeting_outgoing="Hello, can you hear me?",
+                         sip_password=USERS["1004"], **common,
+                         **wss_sets(kam, "1004", ca))
+    ok = harness.wait_for(lambda: callee.events_of("registered") and
+                          caller.events_of("registered"), 10)
+    t.check(ok, "agents registered over WSS")
+    st, res = api(caller, "POST", "/api/calls", {"number": "1003"})
+    t.check(st in (200, 201, 202), "agent call placed (%s %s)" % (st, res))
+    turns = harness.wait_for(lambda: callee.events_of("turn"), 20) or []
+    text = " ".join(e.get("transcript", "") for e in turns).lower()
+    t.note("the callee's agent heard: %r" % text)
+    t.check(re.search(r"\b(hello|hear|you)\b", text),
+            "the callee's agent transcribed the caller's greeting "
+            "(Opus over DTLS-SRTP, via WSS signalling)",
+            callee.log(3000))
+    ans = callee.events_of("call_answered")
+    if ans:
+        st, info = api(callee, "GET", "/api/calls/%s" % ans[-1]["call"])
+        turns_db = ((info or {}).get("record") or {}).get("turns") or []
+        said = " ".join(str(x.get("transcript") or "")
+                        for x in turns_db).lower()
+        t.check(re.search(r"\b(hello|hear)\b", said),
+                "GET /api/calls/{id} has the transcript (%r)" % said, info)
+        api(callee, "POST", "/api/calls/%s/hangup" % ans[-1]["call"])
+    harness.wait_for(lambda: callee.events_of("call_ended") and
+                     caller.events_of("call_ended"), 10)
+    callee.stop()
+    caller.stop()
 
 
 def ended_of(al, cid):
