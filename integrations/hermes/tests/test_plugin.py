@@ -86,6 +86,19 @@ class Registration(unittest.TestCase):
             self.assertIn("  - %s\n" % name, ytext)
         self.assertTrue(ytext.startswith("name: agentline\n"))
 
+    def test_entry_point_names_the_module(self):
+        import tomllib
+        root = os.path.dirname(os.path.dirname(hermes_agentline.__file__))
+        with open(os.path.join(root, "pyproject.toml"), "rb") as f:
+            pp = tomllib.load(f)
+        eps = pp["project"]["entry-points"]["hermes_agent.plugins"]
+        self.assertEqual(eps, {"agentline": "hermes_agentline"})
+        self.assertEqual(pp["project"]["requires-python"], ">=3.11")
+        self.assertEqual(pp["project"]["dependencies"], [])
+        self.assertIn("plugin.yaml",
+                      pp["tool"]["setuptools"]["package-data"]
+                      ["hermes_agentline"])
+
     def test_adapter_declares_no_editing(self):
         from hermes_agentline.adapter import VoipAdapter
         self.assertFalse(VoipAdapter.SUPPORTS_MESSAGE_EDITING)
