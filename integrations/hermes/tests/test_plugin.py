@@ -99,6 +99,27 @@ class Registration(unittest.TestCase):
                       pp["tool"]["setuptools"]["package-data"]
                       ["hermes_agentline"])
 
+    def test_standard_library_only(self):
+        import ast
+        import sys
+        pkg = os.path.dirname(hermes_agentline.__file__)
+        for fn in sorted(os.listdir(pkg)):
+            if not fn.endswith(".py"):
+                continue
+            with open(os.path.join(pkg, fn), encoding="utf-8") as f:
+                tree = ast.parse(f.read())
+            for node in ast.walk(tree):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and not node.level:
+                    names = [node.module]
+                for n in names:
+                    top = n.split(".")[0]
+                    self.assertTrue(top in sys.stdlib_module_names or
+                                    top == "gateway",
+                                    "%s imports %s" % (fn, n))
+
     def test_adapter_declares_no_editing(self):
         from hermes_agentline.adapter import VoipAdapter
         self.assertFalse(VoipAdapter.SUPPORTS_MESSAGE_EDITING)
