@@ -287,6 +287,33 @@ class Turns(Base):
         self.assertTrue(self.fake.wait(lambda m: m.get("request_id") == 11))
 
 
+class SelfReconnect(unittest.TestCase):
+    def test_without_a_hermes_handler_the_adapter_retries_itself(self):
+        from gateway.config import PlatformConfig
+        from hermes_agentline.adapter import VoipAdapter
+        fake = FakeAgentline(calls=[dict(CALL)])
+        gw = Gateway(PluginManager(), lambda turn: None)   # its loop only
+        try:
+            a = VoipAdapter(PlatformConfig(extra={"url": fake.url,
+                                                  "token": fake.token}))
+
+            async def nothing(event):
+                return None
+            a.set_message_handler(nothing)
+            self.assertTrue(gw.run(a.connect()))
+            self.assertTrue(fake.wait(lambda m: m.get("type") ==
+                                      "takeover"))
+            fake.drop()
+            self.assertTrue(wait_until(lambda: fake.connects >= 2, 10))
+            self.assertTrue(wait_until(
+                lambda: len(fake.of_type("takeover")) >= 2, 5))
+            self.assertIs(LINE.adapter, a)
+            gw.run(a.disconnect())
+        finally:
+            gw.stop()
+            fake.close()
+
+
 class Tools(Base):
     calls = [dict(CALL, privilege=0)]
 
