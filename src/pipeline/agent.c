@@ -1668,6 +1668,11 @@ void agent_set_quiet(struct agent *a, bool quiet)
 	}
 	log_info(MOD, a->callid, "an operator speaks on the call: the agent "
 		 "is quiet");
+	/* the turn in progress ends here (cut short if we were speaking):
+	 * what follows belongs to the operator */
+	if (agent_speaking(a))
+		a->t.interrupted = true;
+	turn_report(a);
 	tmr_cancel(&a->tmr_filler);
 	tmr_cancel(&a->tmr_reprompt);
 	tmr_cancel(&a->tmr_barge);
