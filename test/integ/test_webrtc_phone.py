@@ -10,7 +10,8 @@ microphone playing a flite WAV (mono, 16-bit, 48 kHz):
  2. hang-up from the page ends the call (call_ended, reason remote_bye);
  3. the caller's sentence is in the call's transcript (GET
     /api/calls/{id}); keypad digits (RTCDTMFSender, RFC 4733) arrive as
-    dtmf events (masked: counted); the call is answered with Opus;
+    dtmf events (masked: counted); the call is answered with Opus; while
+    the page is muted the caller side of the call's recording is silent;
  4. hang-up from the daemon (POST /api/calls/{id}/hangup) ends it in the
     page;
  5. a live baresip call (app agent, the caller says a sentence every few
@@ -141,6 +142,7 @@ def softphone_call(t, al, api, pw, url):
                    "and keys digits", m):
         return None
     callid = m.get("call")
+    incall = m
     firsts = [x.get("ms") for x in drv.poll() if x.get("step") ==
               "first_audio"]
     t.note("page load -> first agent audio (ms): %s" % firsts)
@@ -213,6 +215,28 @@ def softphone_call(t, al, api, pw, url):
     errs = [e for e in res.get("console_errors") or []
             if e.startswith("pageerror")]
     t.check(not errs, "no script errors in the page", errs)
+
+    # mute: the caller side of the call's recording is silent meanwhile
+    st, v, _ = api.req("GET", "/api/calls/" + callid)
+    rec = ((v.get("record") or {}).get("recording") or "") \
+        if st == 200 else ""
+    ans = [e for e in al.events_of("call_answered")
+           if e.get("call") == callid]
+    if t.check(rec and os.path.exists(rec) and ans,
+               "the softphone call was recorded", (rec, v)):
+        caller, _ = harness.read_stereo_rec(rec)
+        t0 = ev_ts(ans[0])
+        mute = incall.get("muted_at", 0) / 1000.0 - t0
+        unmute = incall.get("unmuted_at", 0) / 1000.0 - t0
+        seg = lambda a, b: [x / 32768.0 for x in
+                            caller[int(a * 16000):int(b * 16000)]]
+        r_on = harness.rms(seg(0.5, mute))
+        r_muted = harness.rms(seg(mute + 0.4, unmute - 0.1))
+        t.note("caller channel rms: before mute %.4f, muted (%.1f-%.1f s) "
+               "%.4f" % (r_on, mute, unmute, r_muted))
+        t.check(r_on > 0.01 and r_muted < r_on / 10,
+                "mute: the agent hears nothing from the page meanwhile "
+                "(rms %.4f against %.4f)" % (r_muted, r_on))
     return firsts
 
 
@@ -438,9 +462,11 @@ def body(t):
         os._exit(SKIP)
     pw = playwright_dir(t.source_dir)
     port = harness.free_port(udp=False)
+    rec = os.path.join(t.dir, "rec")
+    os.makedirs(rec, exist_ok=True)
     al = t.agentline(app="agent", brain="parrot", vad="energy",
                      codecs="PCMU", silence_reprompt_secs=0,
-                     greeting_incoming="Hello.",
+                     greeting_incoming="Hello.", record_dir=rec,
                      control_listen="127.0.0.1:%d" % port,
                      control_token=TOKEN)
     api = Api("127.0.0.1", port, TOKEN)

@@ -114,12 +114,16 @@ async function runCall(page, result) {
 		await page.click(`#phone-keypad button[data-digit="${d}"]`);
 		await sleep(300);
 	}
-	/* mute: nothing of ours should go out for a while */
+	/* mute: nothing of ours goes out for a while (the microphone file
+	 * says its sentence every ~6 s) */
 	await page.click('#phone-mute');
 	result.muted_label = await page.textContent('#phone-mute');
-	await sleep(500);
+	result.muted_at = Date.now();
+	await sleep(7000);
 	await page.click('#phone-mute');
-	say({step: 'in_call', call: result.call});
+	result.unmuted_at = Date.now();
+	say({step: 'in_call', call: result.call, muted_at: result.muted_at,
+		unmuted_at: result.unmuted_at});
 	await page.waitForFunction(() => phone.mode === 'idle', null,
 		{timeout: 60000});
 	result.daemon_hangup_status = (await phoneState(page)).status;
