@@ -131,6 +131,7 @@ def softphone_call(t, al, api, pw, url):
     mic = wav48(t, [harness.silence_wav(t, 1.0, "mic_s1"),
                     harness.speech_wav(t, sentence, "mic_said"),
                     harness.silence_wav(t, 3.0, "mic_s3")], "mic_call")
+    evws = WsClient("127.0.0.1", al.api_port, "/api/events", token=TOKEN)
     drv = Driver(t, "phone_call", pw, url, "call", mic, BENCH_RUNS)
     m = drv.wait("signed_in", 90)
     if not t.check(m and m.get("step") == "signed_in",
@@ -192,6 +193,21 @@ def softphone_call(t, al, api, pw, url):
             % len(keys), keys)
     t.check(all(e.get("digit") == "*" for e in keys),
             "dtmf events keep the digits masked")
+    seen = []
+
+    def four():
+        while True:
+            x = evws.recv_json(0.2)
+            if x is None:
+                break
+            if x.get("event") == "dtmf" and x.get("call") == callid:
+                seen.append(x)
+        return len(seen) >= 4
+    harness.wait_for(four, 10)
+    evws.close()
+    t.check(len(seen) == 4 and all(x.get("digit") == "*" for x in seen),
+            "/api/events carried the 4 keypad presses, masked (%d)"
+            % len(seen), seen)
     st, v, _ = api.req("GET", "/api/calls/" + callid)
     live = v.get("live") or {} if st == 200 else {}
     t.check(live.get("group") and live.get("codec") == "opus",
