@@ -6,7 +6,7 @@
  * attributes are plain session and media attributes (what Chrome needs
  * in an answer is listed in ../shared/notes/WEBRTC.md, item 7). libre
  * declines other m-lines with port 0 but writes nothing else for them;
- * a BUNDLE peer wants their a=mid back, which add_declined_mids does.
+ * JSEP wants their a=mid back in a BUNDLE answer (add_declined_mids).
  */
 #include <string.h>
 #include <re.h>
@@ -417,8 +417,9 @@ static void offer_mids(const struct mbuf *offer, struct mlines *ml)
 
 
 /* libre declines an m-line as "m=video 0 PROTO 0" and writes nothing
- * else; a BUNDLE answer keeps each declined m-line's a=mid (JSEP 5.3.1,
- * Chrome refuses an m-section without one). */
+ * else; JSEP (RFC 8829 5.3.1) keeps each declined m-line's a=mid in a
+ * BUNDLE answer. Chromium 156 accepts the answer without it, stricter
+ * stacks may not. */
 static int add_declined_mids(struct mbuf **mbp, const struct mbuf *offer)
 {
 	struct mlines ml;

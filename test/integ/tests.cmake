@@ -77,6 +77,11 @@ agentline_integ(amd               TIMEOUT 180)
 agentline_integ(outbound_result   TIMEOUT 120)
 # SIP over secure WebSocket to Kamailio, WebRTC calls (wss helper)
 agentline_integ(webrtc_wss        TIMEOUT 180 LABELS asan)
+# WebRTC media (media-B): Chromium against an agentline media stream
+add_executable(wrtc-answer ${INTEG_DIR}/wrtc_answer.c)
+target_compile_options(wrtc-answer PRIVATE ${WARN})
+target_link_libraries(wrtc-answer PRIVATE agentline_core)
+agentline_integ(webrtc_sdp_chrome TIMEOUT 120)
 # secret scan (policy): scans the logs every test above kept; it runs after
 # all of them.  Keep this block last.
 agentline_integ(secret_scan       TIMEOUT 120 LABELS scan)
