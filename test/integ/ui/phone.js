@@ -29,7 +29,7 @@ const os = require('os');
 const [pwDir, base, token, mode, micWav, runsArg] = process.argv.slice(2);
 const {chromium} = require(path.resolve(pwDir));
 const RUNS = parseInt(runsArg || '5', 10);
-const TAKEOVER_MS = 10000;
+const TAKEOVER_MS = 14000;
 
 function say(obj) {
 	process.stdout.write(JSON.stringify(obj) + '\n');
