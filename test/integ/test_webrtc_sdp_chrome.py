@@ -92,6 +92,8 @@ def body(t):
             "stream decoded Chromium's tone (%s frames)" % kv.get("loud"),
             out)
     t.check(kv.get("fail") == "-", "no transport failure", out)
+    t.check("Sanitizer" not in err and "runtime error" not in err,
+            "no sanitizer report from the stream", err[-3000:])
 
 
 harness.Test("webrtc_sdp_chrome").run(body)
