@@ -3,8 +3,9 @@
  *                        offerer (cfg.webrtc, full ICE, DTLS client) and
  *                        an answerer that decodes its offer (ICE-lite,
  *                        DTLS server) exchange Opus audio and RFC 4733
- *                        events through DTLS-SRTP on one socket each; a
- *                        wrong fingerprint ends in the fail handler.
+ *                        events through DTLS-SRTP on one socket each, keep
+ *                        it across hold and resume; a wrong fingerprint
+ *                        ends in the fail handler.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -191,6 +192,12 @@ static bool both_rtcp(void)
 }
 
 
+static bool b_heard(void)
+{
+	return sides[1]->nrec >= REC_FRAMES * N;
+}
+
+
 static bool b_failed(void)
 {
 	return sides[1]->fail_err != 0;
@@ -222,6 +229,32 @@ static int negotiate(struct side *a, struct side *b, const char *fp_patch)
 	err = mstream_offer_decode(b->ms, offer, &answer, &scode, &reason);
 	if (err) {
 		fprintf(stderr, "answer refused: %u %s\n", scode,
+			reason ? reason : "");
+		goto out;
+	}
+	err = mstream_answer_decode(a->ms, answer);
+ out:
+	mem_deref(offer);
+	mem_deref(answer);
+	return err;
+}
+
+
+/* a re-offers from its session (hold or resume), b answers, a decodes */
+static int reinvite(struct side *a, struct side *b, bool hold)
+{
+	struct mbuf *offer = NULL, *answer = NULL;
+	const char *reason = NULL;
+	uint16_t scode = 0;
+	int err;
+
+	err = mstream_reoffer(a->ms, hold, &offer);
+	if (err)
+		return err;
+	offer->pos = 0;
+	err = mstream_offer_decode(b->ms, offer, &answer, &scode, &reason);
+	if (err) {
+		fprintf(stderr, "re-offer refused: %u %s\n", scode,
 			reason ? reason : "");
 		goto out;
 	}
@@ -334,6 +367,38 @@ int test_mstream_webrtc_loopback(void)
 	run(both_rtcp, 7000);
 	if (!both_rtcp()) {
 		fprintf(stderr, "no RTCP over rtcp-mux\n");
+		err = EPROTO;
+		goto out;
+	}
+
+	/* hold and resume by re-INVITE (the hold tool on a WSS call): the
+	 * re-offers carry the same ICE credentials and fingerprint, a stops
+	 * sending while it holds, and the audio comes back after the
+	 * resume without a transport failure */
+	err = reinvite(&a, &b, true);
+	if (err)
+		goto out;
+	mstream_stats(a.ms, &sta);
+	run(NULL, 300);
+	mstream_stats(a.ms, &stb);
+	if (stb.tx_packets != sta.tx_packets) {
+		fprintf(stderr, "a sent %llu packets while holding\n",
+			(unsigned long long)(stb.tx_packets - sta.tx_packets));
+		err = EPROTO;
+		goto out;
+	}
+	err = reinvite(&a, &b, false);
+	if (err)
+		goto out;
+	mstream_play(a.ms, tone_a, ARRAY_SIZE(tone_a));
+	b.nrec = 0;
+	run(NULL, 300);
+	b.nrec = 0;
+	run(b_heard, 3000);
+	da = heard_db(&b, 1004, 8000);
+	if (fabs(da) > 2 || a.fail_err || b.fail_err) {
+		fprintf(stderr, "after resume: b hears %+.1f dB, fail a=\"%s\" "
+			"b=\"%s\"\n", da, a.fail_reason, b.fail_reason);
 		err = EPROTO;
 	}
 
