@@ -386,7 +386,10 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 	if (reply_if_incomplete(msg))
 		return;
 
-	if (!inbound_allowed(&msg->src)) {
+	/* over WebSocket only the gateway can reach us: ws.c connects
+	 * nowhere else */
+	if (!inbound_allowed(&msg->src) && msg->tp != SIP_TRANSP_WSS &&
+	    msg->tp != SIP_TRANSP_WS) {
 		log_warn(MOD, NULL, "INVITE from %j refused: not in "
 			 "sip_inbound_allow", &msg->src);
 		events_emit("call_rejected", NULL,
@@ -484,17 +487,19 @@ static int add_transports(void)
 	/* SIP over secure WebSocket: client transports only (RFC 7118: the
 	 * gateway reaches us over our own connection).  A plain WS one too,
 	 * so a gateway's Record-Route with ";transport=ws" (Kamailio writes
-	 * that for WSS as well) is routable; ws.c sends it over the same
-	 * secure connection and refuses any other. */
-	if (ua.have_registrar && ua.reg_tp == SIP_TRANSP_WSS) {
+	 * that for WSS as well) is routable; ws.c sends every WebSocket to
+	 * the configured gateway URL, over TLS. */
+	if (ua.host && ua.reg_tp == SIP_TRANSP_WSS) {
+		int af = ua.have_registrar ? sa_af(&ua.registrar) : AF_INET;
 		struct sa la;
 
-		if (sa_is_loopback(&ua.registrar))
-			(void)sa_set_str(&la, sa_af(&ua.registrar) == AF_INET ?
+		/* the address only names us in Via/Contact (RFC 7118) */
+		if (ua.have_registrar && sa_is_loopback(&ua.registrar))
+			(void)sa_set_str(&la, af == AF_INET ?
 					 "127.0.0.1" : "::1", 0);
-		else if (net_default_source_addr_get(sa_af(&ua.registrar),
-						     &la))
-			return EADDRNOTAVAIL;
+		else if (net_default_source_addr_get(af, &la))
+			(void)sa_set_str(&la, af == AF_INET ?
+					 "127.0.0.1" : "::1", 0);
 		err = sip_transp_add_websock(ua.sip, SIP_TRANSP_WSS, &la,
 					     false, NULL);
 		if (!err)
@@ -707,11 +712,17 @@ int ua_init(const struct conf *conf)
 	if (err)
 		return err;
 
-	if (ua.reg_tp == SIP_TRANSP_WSS && ua.have_registrar) {
+	if (ua.reg_tp == SIP_TRANSP_WSS && ua.host) {
 		struct ws_cfg wcfg;
-		struct sa gw = ua.registrar;
+		struct sa gw;
 		int64_t port = conf_int(conf, "sip_port");
 
+		/* sip_host not resolvable now: the HTTP client resolves the
+		 * URL's name itself on each connection */
+		if (ua.have_registrar)
+			gw = ua.registrar;
+		else
+			sa_init(&gw, AF_INET);
 		sa_set_port(&gw, sip_transp_port(SIP_TRANSP_WSS,
 						 (uint16_t)port));
 		memset(&wcfg, 0, sizeof(wcfg));

@@ -274,14 +274,15 @@ int websock_connect(struct websock_conn **connp, struct websock *sock,
 		return real(connp, sock, cli, uri, kaint, estabh, recvh,
 			    closeh, arg, "%s", hdrs);
 
-	/* libre asks for "ws[s]://ADDR:PORT/": only the gateway is fine */
+	/* libre asks for "ws[s]://ADDR:PORT/" of the next hop.  A WebSocket
+	 * client has one peer, the gateway: whatever the address (another
+	 * A record of sip_host, a Record-Route with ";transport=ws"), the
+	 * connection goes to the configured URL, always over TLS. */
 	if (re_regex(uri, strlen(uri), "[a-z]+://[^/]+", &scheme, &hostport)
 	    || sa_decode(&dst, hostport.p, hostport.l)
-	    || !sa_cmp(&dst, &ws.addr, SA_ALL)) {
-		log_warn(MOD, NULL, "WebSocket to %s refused: not the gateway",
-			 uri);
-		return EPERM;
-	}
+	    || !sa_cmp(&dst, &ws.addr, SA_ALL))
+		log_info(MOD, NULL, "next hop %s: sent over the gateway's "
+			 "WebSocket (%s)", uri, ws.url);
 
 	c = mem_zalloc(sizeof(*c), wsc_destructor);
 	if (!c)
