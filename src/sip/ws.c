@@ -13,8 +13,8 @@
  *  - the server certificate is checked when the HTTP connection is handed
  *    to the WebSocket; an untrusted server is disconnected before libre
  *    sends it anything (the REGISTER fails with a transport error);
- *  - connections to anything but the gateway are refused (a WebSocket
- *    client has no other peer);
+ *  - whatever next hop libre asked for, the connection goes to the
+ *    gateway (a WebSocket client has no other peer);
  *  - reg.c hears when the connection opens and closes.
  * Outside ws_init() both functions pass straight through.
  */
