@@ -4,15 +4,17 @@
  *
  * libre 1.1.0 (src/sip/transp.c) calls websock_connect() with the URL
  * "wss://ADDR:PORT/" and an HTTP client of its own whose TLS context
- * verifies nothing.  We define websock_connect() and
- * http_req_set_conn_handler() here; the dynamic linker binds libre's calls
- * to ours (they go through its PLT), and ours call libre's through
+ * verifies nothing.  We define websock_connect(), tls_set_servername()
+ * and http_req_set_conn_handler() here; the dynamic linker binds libre's
+ * calls to ours (they go through its PLT), and ours call libre's through
  * dlsym(RTLD_NEXT).  While ws_init() is in effect:
  *  - the URL becomes wss://sip_host:PORT/sip_ws_path, sent with our HTTP
- *    client (sip_tls_ca or the system store, host name check, SNI);
- *  - the server certificate is checked when the HTTP connection is handed
- *    to the WebSocket; an untrusted server is disconnected before libre
- *    sends it anything (the REGISTER fails with a transport error);
+ *    client (sip_tls_ca or the system store, SNI);
+ *  - OpenSSL verifies the chain and that the certificate names sip_host
+ *    during the handshake (tls_set_servername), and the result is checked
+ *    again when the HTTP connection is handed to the WebSocket; an
+ *    untrusted server never receives a SIP message (the REGISTER fails
+ *    with a transport error);
  *  - whatever next hop libre asked for, the connection goes to the
  *    gateway (a WebSocket client has no other peer);
  *  - reg.c hears when the connection opens and closes.
