@@ -272,7 +272,10 @@ int websock_connect(struct websock_conn **connp, struct websock *sock,
 		(void)re_vsnprintf(hdrs, sizeof(hdrs), fmt, ap);
 		va_end(ap);
 	}
-	if (!ws.active || !uri)
+	/* only libre's SIP transport asks for the "sip" subprotocol; any
+	 * other WebSocket client in the process is left alone */
+	if (!ws.active || !uri ||
+	    !strstr(hdrs, "Sec-WebSocket-Protocol: sip\r\n"))
 		return real(connp, sock, cli, uri, kaint, estabh, recvh,
 			    closeh, arg, "%s", hdrs);
 
