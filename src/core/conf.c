@@ -149,7 +149,7 @@ const struct conf_opt conf_opts[] = {
 	 "hang up when no RTP arrives for this many seconds"},
 	{"media_srtp", CONF_ENUM, "auto", 0, 0,
 	 "mandatory|optional|off|auto", 0, NULL,
-	 "SRTP policy; auto = mandatory on TLS, optional otherwise"},
+	 "SRTP policy; auto = mandatory on TLS and WSS, optional otherwise"},
 	{"codecs", CONF_LIST, "G722,PCMU,PCMA", 1, 3, "G722|PCMU|PCMA", 0,
 	 NULL,
 	 "audio codecs in order of preference"},
