@@ -269,7 +269,13 @@ static const char *webrtc_remote(struct sdpneg_result *res,
 	const char *setup = sdp_media_session_rattr(m, sess, "setup");
 	const char *mid = sdp_media_rattr(m, "mid");
 	struct pl alg, hex;
+	char prev[sizeof(res->rufrag) + sizeof(res->rpwd) + sizeof(res->rfp)];
+	const enum wrtc_role prev_role = res->role;
+	const bool had = res->webrtc && res->rufrag[0];
 
+	/* the session so far, to tell a re-offer from an ICE restart */
+	re_snprintf(prev, sizeof(prev), "%s %s %s", res->rufrag, res->rpwd,
+		    res->rfp);
 	res->rufrag[0] = res->rpwd[0] = '\0';
 	res->rfp_alg[0] = res->rfp[0] = '\0';
 	res->rcandc = 0;
@@ -305,6 +311,18 @@ static const char *webrtc_remote(struct sdpneg_result *res,
 	else
 		return "unusable a=setup";
 
+	/* a re-offer of the same ICE/DTLS session (hold, session refresh)
+	 * keeps the DTLS roles it has (RFC 8842 5.5): actpass then means
+	 * "as before" */
+	if (offer && had && setup && !str_casecmp(setup, "actpass")) {
+		char now[sizeof(prev)];
+
+		re_snprintf(now, sizeof(now), "%s %s %s", res->rufrag,
+			    res->rpwd, res->rfp);
+		if (!strcmp(now, prev))
+			res->role = prev_role;
+	}
+
 	if (mid && copy_attr(res->mid, sizeof(res->mid), mid))
 		return "bad a=mid";
 
@@ -334,7 +352,7 @@ static int webrtc_local(struct sdp_session *sess, struct sdp_media *m,
 	const char *mid = res->mid[0] ? res->mid : "0";
 	int err = 0;
 
-	if (!offer)
+	if (!offer && !res->lfull)
 		err |= sdp_session_set_lattr(sess, true, "ice-lite", NULL);
 	err |= sdp_session_set_lattr(sess, true, "group", "BUNDLE %s", mid);
 	err |= sdp_session_set_lattr(sess, true, "msid-semantic",
@@ -480,6 +498,9 @@ int sdpneg_offer(struct sdp_session **sessp, struct mbuf **mbp,
 
 	if (prefs->webrtc) {
 		webrtc_prefs(&wprefs, prefs);
+		/* the first offer makes us the full (controlling) agent */
+		if (!res->lufrag[0])
+			res->lfull = true;
 		ice_credentials(res);
 		res->mid[0] = '\0';
 		err = sdp_media_add(&m, sess, sdp_media_audio, sa_port(laddr),
@@ -598,10 +619,11 @@ int sdpneg_decode_answer(struct sdp_session *sess, struct mbuf *mb,
 	if (!m || !sdp_media_rport(m))
 		return EPROTO;
 
-	/* our WebRTC offer: libre zeroes the port of an answer in another
-	 * protocol, so m is UDP/TLS/RTP/SAVPF here */
-	res->webrtc = prefs->webrtc;
-	if (prefs->webrtc) {
+	/* our WebRTC offer (first, or a re-offer from a session that
+	 * answered one): libre zeroes the port of an answer in another
+	 * protocol, so the answer is UDP/TLS/RTP/SAVPF too */
+	res->webrtc = !str_casecmp(sdp_media_proto(m), sdpneg_proto_webrtc);
+	if (res->webrtc) {
 		if (webrtc_remote(res, sess, m, false))
 			return EPROTO;
 		webrtc_prefs(&wprefs, prefs);
@@ -843,6 +865,9 @@ int sdpneg_answer(struct sdp_session **sessp, struct mbuf **mbp,
 
 	if (webrtc) {
 		res->srtp = false;
+		/* answering first: ICE-lite, as a server */
+		if (!res->lufrag[0])
+			res->lfull = false;
 		ice_credentials(res);
 		err = webrtc_local(sess, m, prefs, res, laddr, false);
 		if (!err)

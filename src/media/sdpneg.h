@@ -73,6 +73,9 @@ struct sdpneg_result {
 	struct sa rcandv[SDPNEG_MAX_CAND]; /* remote UDP candidates       */
 	size_t rcandc;
 	bool rlite;                 /* remote is ICE-lite                */
+	bool lfull;                 /* our ICE agent is full (we made the
+				       first offer): no a=ice-lite, even
+				       in answers to later re-offers     */
 	char mid[32];               /* a=mid of the audio stream         */
 };
 

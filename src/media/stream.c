@@ -56,7 +56,6 @@ struct mstream {
 	void *ready_arg;
 	bool webrtc;                /* negotiated WebRTC: rtcp-mux, DTLS   */
 	bool wrtc_up;               /* DTLS done, SRTP keyed: may send     */
-	bool offerer;               /* we made the offer (controlling ICE) */
 	bool failed;                /* fail handler called                 */
 	uint32_t dtmf_clock;
 	bool have_media;
@@ -569,10 +568,11 @@ static int webrtc_apply(struct mstream *ms, const struct sdpneg_result *res)
 	p.rfp_alg = res->rfp_alg;
 	p.rfp = res->rfp;
 	p.role = res->role;
-	/* the offerer runs full ICE (towards a gateway or another full
-	 * agent); answering, we are ICE-lite like a server */
-	p.controlling = ms->offerer;
-	p.lite = !ms->offerer;
+	/* who made the first offer runs full ICE (towards a gateway or
+	 * another full agent); answering first, we are ICE-lite like a
+	 * server (sdpneg keeps that in lfull for later re-offers) */
+	p.controlling = res->lfull;
+	p.lite = !res->lfull;
 	p.rcandv = res->rcandv;
 	p.rcandc = res->rcandc;
 
@@ -796,7 +796,6 @@ int mstream_offer(struct mstream *ms, struct mbuf **mbp)
 		if (!ms->cfg.prefs.fingerprint)
 			return ENOENT;
 	}
-	ms->offerer = true;
 	local_addr(ms, &laddr);
 	err = sdpneg_offer(&sess, mbp, &laddr, &ms->cfg.prefs, &ms->res);
 	if (err)
@@ -899,7 +898,6 @@ int mstream_offer_decode(struct mstream *ms, struct mbuf *offer,
 	local_addr(ms, &laddr);
 	if (offer_is_webrtc(offer))
 		ms->cfg.prefs.fingerprint = fingerprint();
-	ms->offerer = false;
 	err = sdpneg_answer(&sess, answerp, &laddr, &ms->cfg.prefs, offer,
 			    ms->have_media && ms->srtp_tx != NULL, &res,
 			    scodep, reasonp);

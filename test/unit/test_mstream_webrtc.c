@@ -192,6 +192,12 @@ static bool both_rtcp(void)
 }
 
 
+static bool a_heard(void)
+{
+	return sides[0]->nrec >= REC_FRAMES * N;
+}
+
+
 static bool b_heard(void)
 {
 	return sides[1]->nrec >= REC_FRAMES * N;
@@ -399,6 +405,29 @@ int test_mstream_webrtc_loopback(void)
 	if (fabs(da) > 2 || a.fail_err || b.fail_err) {
 		fprintf(stderr, "after resume: b hears %+.1f dB, fail a=\"%s\" "
 			"b=\"%s\"\n", da, a.fail_reason, b.fail_reason);
+		err = EPROTO;
+		goto out;
+	}
+
+	/* the same from the answering side (the agent holds a browser or
+	 * gateway caller): our full-ICE side answers its re-offers keeping
+	 * its roles, and b's audio comes back */
+	err = reinvite(&b, &a, true);
+	if (!err)
+		err = reinvite(&b, &a, false);
+	if (err)
+		goto out;
+	mstream_play(b.ms, tone_b, ARRAY_SIZE(tone_b));
+	run(NULL, 300);
+	a.nrec = 0;
+	run(a_heard, 3000);
+	db = heard_db(&a, 650, 8000);
+	if (fabs(db) > 2 || a.fail_err || b.fail_err ||
+	    mstream_media(a.ms)->role != WRTC_ACTIVE ||
+	    mstream_media(b.ms)->role != WRTC_PASSIVE) {
+		fprintf(stderr, "after b's resume: a hears %+.1f dB, fail "
+			"a=\"%s\" b=\"%s\"\n", db, a.fail_reason,
+			b.fail_reason);
 		err = EPROTO;
 	}
 

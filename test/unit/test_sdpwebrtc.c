@@ -163,6 +163,7 @@ int test_sdpwebrtc_chrome(void)
 	uint16_t sc = 0;
 	char host[96];
 	struct sa cand;
+	char *o2 = NULL;
 
 	/* the offer decides: webrtc=false in our prefs still answers it */
 	prefs_init(&prefs, false);
@@ -241,6 +242,32 @@ int test_sdpwebrtc_chrome(void)
 		mem_deref(o);
 		TEST_EQ(res.role, WRTC_ACTIVE);
 		TEST_ASSERT(strstr(ans, "a=setup:active\r\n"));
+	}
+
+	/* a later re-offer of the same session with actpass keeps us
+	 * active (RFC 8842 5.5): DTLS is not torn down by a re-INVITE */
+	{
+		struct sdp_session *sess = NULL;
+		struct mbuf *mb = mbuf_alloc(sizeof(chrome_offer)), *out = NULL;
+		struct sa laddr;
+		int err;
+
+		TEST_ASSERT(mb != NULL);
+		mbuf_write_str(mb, chrome_offer);
+		mb->pos = 0;
+		sa_set_str(&laddr, "127.0.0.1", 40000);
+		err = sdpneg_answer(&sess, &out, &laddr, &prefs, mb, false,
+				    &res, &sc, &reason);
+		if (!err && !mbuf_strdup(out, &o2, mbuf_get_left(out)) &&
+		    !strstr(o2, "a=setup:active\r\n"))
+			err = EPROTO;
+		mem_deref(o2);
+		mem_deref(out);
+		mem_deref(sess);
+		mem_deref(mb);
+		TEST_ERR(err);
+		TEST_EQ(res.role, WRTC_ACTIVE);
+		TEST_ASSERT(!res.lfull);
 	}
 
 	return 0;
@@ -399,6 +426,43 @@ int test_sdpwebrtc_offer_answer(void)
 	TEST_EQ(ro.rcandc, 1);
 	TEST_ASSERT(sa_cmp(&ro.rcandv[0], &la, SA_ALL));
 	TEST_ASSERT(sa_cmp(&ro.raddr_rtcp, &ro.raddr, SA_ALL));
+
+	TEST_ASSERT(ro.lfull);
+	TEST_ASSERT(!ra.lfull);
+
+	/* the answerer re-offers the same session (hold, a session
+	 * refresh): the roles stay (it passive, we active), and our answer
+	 * does not claim ICE-lite, our agent being the full one */
+	{
+		struct sdp_session *s2 = NULL;
+		struct mbuf *reoffer = NULL, *reans = NULL;
+		struct sdpneg_result r2 = ro;
+		char *t2 = NULL;
+
+		TEST_ERR(sdp_encode(&reoffer, sa_, true));
+		TEST_ERR(mbuf_strdup(reoffer, &t2, mbuf_get_left(reoffer)));
+		reoffer->pos = 0;
+		err = strstr(t2, "a=setup:passive") ? 0 : EPROTO;
+		mem_deref(t2);
+		TEST_ERR(err);
+		err = sdpneg_answer(&s2, &reans, &lo, &po, reoffer, false, &r2,
+				    &sc, &reason);
+		if (!err) {
+			err = mbuf_strdup(reans, &t2, mbuf_get_left(reans));
+			if (!err && (strstr(t2, "a=ice-lite") ||
+				     !strstr(t2, "a=setup:active\r\n") ||
+				     !strstr(t2, ro.lufrag)))
+				err = EPROTO;
+			if (err && t2)
+				fprintf(stderr, "%s", t2);
+		}
+		TEST_EQ(r2.role, WRTC_ACTIVE);
+		mem_deref(t2);
+		mem_deref(s2);
+		mem_deref(reoffer);
+		mem_deref(reans);
+		TEST_ERR(err);
+	}
 
 	/* an answer in plain RTP to a WebRTC offer is unusable */
 	{
