@@ -21,7 +21,9 @@ certificate made here and trusted through sip_tls_ca.
   away and registers again once it is back (the new Kamailio's location
   table has the contact); a fresh call then goes through;
 - two agents over WSS: the caller's agent greets and the callee's agent
-  transcribes the greeting (the call's transcript in GET /api/calls/{id})."""
+  transcribes the greeting (the call's transcript in GET /api/calls/{id});
+- CRLF keepalives (4-byte WebSocket data frames) reach Kamailio about 30 s
+  after a connection opens (its debug log, raised with kamcmd)."""
 import os
 import re
 import shutil
@@ -77,6 +79,7 @@ loadmodule "nathelper.so"
 loadmodule "xhttp.so"
 loadmodule "websocket.so"
 loadmodule "ctl.so"
+loadmodule "cfg_rpc.so"
 
 modparam("ctl", "binrpc", "unix:%(ctl)s")
 modparam("usrloc", "db_mode", 0)
@@ -250,6 +253,13 @@ class KamailioWss:
 
     def stop(self):
         return self.proc.stop(timeout=5)
+
+    def set_debug(self, level):
+        """Kamailio's log level at run time (3 shows WebSocket frames)."""
+        r = subprocess.run(["kamcmd", "-s", "unix:" + self.ctl,
+                            "cfg.set_now_int", "core", "debug", str(level)],
+                           capture_output=True, text=True, timeout=10)
+        return r.returncode == 0
 
     def location(self):
         """kamcmd ul.show output for the location table."""
@@ -482,12 +492,26 @@ def body(t):
     t.check(ok, "re-registered after Kamailio restarted", a.log(4000))
     ok, loc = registered_in(kam, "1001")
     t.check(ok, "the new Kamailio's location table has 1001", loc)
+    # from now on Kamailio logs every WebSocket frame: the CRLF keepalive
+    # (a 4-byte data frame, RFC 5626 4.4.1) is due 30 s after connecting
+    t_conn = time.time()
+    t.check(kam.set_debug(3), "kamcmd: Kamailio debug 3")
     harness.wait_for(lambda: registered_in(kam, "1002")[0], 40)
     call_over_wss(t, kam, a, c, "call after the restart")
 
     # 6. the agent hears the caller: 1004's agent greets, 1003's agent
     #    (silent greeting) transcribes what came over Opus/DTLS-SRTP
     agent_hears(t, kam, good_crt)
+
+    # 7. CRLF keepalives on the WebSocket, answered by Kamailio
+    time.sleep(max(0.0, 33 - (time.time() - t_conn)))
+    ka = re.findall(r"decoding WebSocket frame \(len: 10\)\n.*\n"
+                    r".*Rx \(decoded\) \(len 4\)", kam.log())
+    t.check(ka, "CRLF keepalives reached Kamailio over the WebSocket "
+            "(%d 4-byte frames)" % len(ka), kam.log()[-3000:])
+    kam.set_debug(2)
+    t.check(registered_in(kam, "1001")[0],
+            "1001 still registered after the keepalives")
 
     for al in (a, c):
         t.check(al.alive(), "%s still running" % al.name)
