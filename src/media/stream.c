@@ -547,14 +547,14 @@ static void wrtc_close_handler(int err, const char *reason, void *arg)
 
 
 /* WebRTC: one wrtc per ICE/DTLS session; a re-negotiation with the same
- * credentials and fingerprint keeps it (hold, re-INVITE). */
+ * credentials, fingerprint and DTLS role keeps it (hold, re-INVITE). */
 static int webrtc_apply(struct mstream *ms, const struct sdpneg_result *res)
 {
 	struct wrtc_params p;
 	struct wrtc *w = NULL;
 	int err;
 
-	if (ms->wrtc && ms->webrtc &&
+	if (ms->wrtc && ms->webrtc && res->role == ms->res.role &&
 	    !strcmp(res->rufrag, ms->res.rufrag) &&
 	    !strcmp(res->rpwd, ms->res.rpwd) &&
 	    !strcmp(res->rfp, ms->res.rfp))
