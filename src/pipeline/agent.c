@@ -943,12 +943,50 @@ static void stt_partial_handler(const char *text, void *arg)
 
 
 /* worker thread */
+/* Worker: make the call's recogniser (stt_warm, or the first STT job
+ * if the warm-up failed). */
+static int stt_sess_ensure(struct stt_sess *s)
+{
+	if (s->st)
+		return 0;
+	return s->ops->alloc(&s->st, cfg.conf);
+}
+
+
+static int stt_warm_work(void *arg)
+{
+	return stt_sess_ensure(arg);
+}
+
+
+static void stt_warm_done(int err, void *arg)
+{
+	(void)arg;
+	if (err)
+		log_warn(MOD, NULL, "speech recogniser failed to start: %m",
+			 err);
+}
+
+
+/* Queue the recogniser's construction on the call's strand, behind the
+ * greeting's first synthesis, ahead of any STT job. */
+static void stt_warm(struct agent *a)
+{
+	if (a->stt && !a->stt->st)
+		(void)strand_run(a->strand, stt_warm_work, stt_warm_done,
+				 a->stt);
+}
+
+
 static int stt_work(void *arg)
 {
 	struct stt_job *j = arg;
 	struct stt_sess *s = j->sess;
 	int err = 0;
 
+	err = stt_sess_ensure(s);
+	if (err)
+		return err;
 	if (!s->started) {
 		s->partial_new = false;
 		err = s->ops->start(s->st, &j->turn, stt_partial_handler, s);
@@ -1618,13 +1656,11 @@ void agent_set_turn_handler(struct agent *a, agent_turn_h *h, void *arg)
 }
 
 
-void agent_start(struct agent *a)
+static void agent_greet(struct agent *a)
 {
 	const char *g;
 	char text[600];
 
-	if (!a)
-		return;
 	if (cfg.max_call_secs)
 		tmr_start(&a->tmr_max, cfg.max_call_secs * 1000ull,
 			  max_tmr_handler, a);
@@ -1649,6 +1685,15 @@ void agent_start(struct agent *a)
 			str_ncpy(text, g, sizeof(text));
 		say(a, text, 0);
 	}
+}
+
+
+void agent_start(struct agent *a)
+{
+	if (!a)
+		return;
+	agent_greet(a);
+	stt_warm(a);
 }
 
 
@@ -1870,8 +1915,9 @@ int agent_alloc(struct agent **ap, const struct port_ops *ops, void *port,
 	err = cfg.vad->alloc(&a->vad_st, cfg.conf);
 	if (!err && cfg.onset)
 		err = cfg.onset->alloc(&a->onset_st, cfg.conf);
-	if (!err)
-		err = cfg.stt->alloc(&a->stt->st, cfg.conf);
+	/* the recogniser is made on the worker (stt_warm): pocketsphinx
+	 * takes 150-270 ms to build a decoder, which must not stall the
+	 * media of every other call */
 	if (!err)
 		err = cfg.tts->alloc(&a->tts->st, cfg.conf);
 	if (!err && cfg.tts_fallback) {
