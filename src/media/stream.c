@@ -26,6 +26,9 @@
 #include "media/stream.h"
 
 #define MOD "media"
+/* rtcp_start() with a NULL cname clears the CNAME and, in libre 1.1.0,
+ * returns before scheduling reports (str_dup(NULL) fails): always pass it */
+#define RTCP_CNAME "agentline"
 
 enum {
 	PLAYQ_SECS = 8,             /* agent audio queued at most (TTS waits) */
@@ -297,7 +300,7 @@ static void rtp_recv_handler(const struct sa *src, const struct rtp_header *hdr,
 		if (!ms->rtcp_latched) {
 			ms->rtcpdst = *src;
 			sa_set_port(&ms->rtcpdst, sa_port(src) + 1);
-			rtcp_start(ms->rtp, NULL, &ms->rtcpdst);
+			rtcp_start(ms->rtp, RTCP_CNAME, &ms->rtcpdst);
 		}
 	}
 
@@ -320,7 +323,7 @@ static void rtcp_recv_handler(const struct sa *src, struct rtcp_msg *msg,
 	if (!ms->webrtc && !sa_cmp(src, &ms->rtcpdst, SA_ALL)) {
 		ms->rtcpdst = *src;
 		ms->rtcp_latched = true;
-		rtcp_start(ms->rtp, NULL, &ms->rtcpdst);
+		rtcp_start(ms->rtp, RTCP_CNAME, &ms->rtcpdst);
 	}
 
 	if (msg->hdr.pt == RTCP_SR && msg->hdr.count > 0 && msg->r.sr.rrv) {
@@ -529,7 +532,7 @@ static void wrtc_estab_handler(const struct wrtc_keys *keys, void *arg)
 	ms->wrtc_up = true;
 	/* (libre's rtcp_enable fails on a NULL cname without scheduling) */
 	if (ms->started)
-		rtcp_start(ms->rtp, "agentline", &ms->rtcpdst);
+		rtcp_start(ms->rtp, RTCP_CNAME, &ms->rtcpdst);
 
 	log_info(MOD, ms->callid, "WebRTC media up: DTLS-SRTP %s, %s",
 		 srtp_suite_name(keys->suite), ms->res.codec->name);
@@ -705,7 +708,7 @@ static int apply_media(struct mstream *ms, const struct sdpneg_result *res)
 		ms->rtcp_latched = false;
 		ms->latch_until_ms = 0;
 		if (ms->started && sa_isset(&ms->rtcpdst, SA_ALL))
-			rtcp_start(ms->rtp, NULL, &ms->rtcpdst);
+			rtcp_start(ms->rtp, RTCP_CNAME, &ms->rtcpdst);
 	}
 
 	ms->res = *res;
@@ -1248,7 +1251,7 @@ int mstream_start(struct mstream *ms)
 				 "cannot record call: %m", err);
 	}
 
-	rtcp_start(ms->rtp, "agentline", sa_isset(&ms->rtcpdst, SA_ALL) ?
+	rtcp_start(ms->rtp, RTCP_CNAME, sa_isset(&ms->rtcpdst, SA_ALL) ?
 		   &ms->rtcpdst : NULL);
 	ms->start_ms = now_us() / 1000;
 	mclock.now_ms = ms->start_ms;
