@@ -19,7 +19,10 @@ microphone playing a flite WAV (mono, 16-bit, 48 kHz):
     the browser's microphone (a 1 kHz tone) reaches baresip (its
     recording has the tone in the take-over window and not before) while
     the agent stays quiet (caller turns in the window get no reply);
-    release hands the call back (a later turn is answered).
+    release hands the call back (a later turn is answered);
+ 6. an offer whose a=fingerprint is not the browser's certificate: DTLS
+    fails closed, the call ends (media_failed, "fingerprint mismatch" in
+    the log) and no audio reaches the page.
 Skips (77) only when chromium or playwright-core cannot be installed."""
 import json
 import os
@@ -464,6 +467,27 @@ def protocol(t, al, api, port):
     u.close()
 
 
+def bad_fingerprint(t, al, pw, url):
+    """The page's offer names a certificate fingerprint its DTLS does not
+    have: the handshake completes but the call is ended with a clear log
+    line, no audio reaches the page, and agentline lives on."""
+    mic = wav48(t, [harness.silence_wav(t, 2.0, "mic_fp")], "mic_fp48")
+    drv = Driver(t, "phone_badfp", pw, url, "badfp", mic)
+    m = drv.wait("done", 90)
+    if not t.check(m and m.get("step") == "done",
+                   "wrong fingerprint: the page's call ends by itself", m):
+        return
+    callid = m.get("call")
+    ended = harness.wait_for(lambda: harness.call_ended_by_call(
+        al.events()).get(callid), 10)
+    t.check(ended and ended.get("reason") == "media_failed",
+            "wrong fingerprint: the call ends as media_failed", ended)
+    t.check(m.get("first_audio") is None,
+            "wrong fingerprint: no agent audio reached the page", m)
+    t.check("fingerprint mismatch" in al.log(),
+            "wrong fingerprint: the log says \"fingerprint mismatch\"")
+
+
 def body(t):
     if not have_browser(t.source_dir):
         setup = os.path.join(t.source_dir, "scripts", "setup.sh")
@@ -506,6 +530,7 @@ def body(t):
             with open(out, "w") as f:
                 json.dump({"first_audio_ms": firsts, "median": med}, f)
     listen_takeover(t, al, pw, url)
+    bad_fingerprint(t, al, pw, url)
     t.check(al.alive(), "agentline still running")
 
 

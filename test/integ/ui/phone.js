@@ -17,6 +17,10 @@
  *              live call, listens in (measuring what it hears), takes it
  *              over for TAKEOVER_MS, releases, stops listening.
  *
+ * MODE badfp: signs in, makes the page's WebSocket send its offer with a
+ *              wrong a=fingerprint, calls: DTLS must fail and the call end
+ *              (the page goes idle; its status line is reported).
+ *
  * Prints one JSON object per line: {"step":..., ...}; the last is
  * {"step":"done", ...} or {"step":"error", ...}.
  */
@@ -158,6 +162,28 @@ async function runListen(page, result) {
 	result.stop_status = (await phoneState(page)).status;
 }
 
+async function runBadFingerprint(page, result) {
+	await page.evaluate(() => {
+		const send = WebSocket.prototype.send;
+		WebSocket.prototype.send = function (data) {
+			if (typeof data === 'string' && data.includes('"call"'))
+				data = data.replace(
+					/(a=fingerprint:sha-256 )([0-9A-F]{2})/,
+					(m, a, b) => a + (b === '00' ? '11' : '00'));
+			return send.call(this, data);
+		};
+	});
+	await page.click('#phone-call');
+	await page.waitForFunction(() => phone.mode === 'call', null,
+		{timeout: 10000});
+	result.call = await page.evaluate(() => phone.callId);
+	say({step: 'calling', call: result.call});
+	await page.waitForFunction(() => phone.mode === 'idle', null,
+		{timeout: 30000});
+	result.status = (await phoneState(page)).status;
+	result.first_audio = await page.evaluate(() => phone.firstAudioAt);
+}
+
 async function main() {
 	const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'phone-chromium-'));
 	const ctx = await chromium.launchPersistentContext(profile, {
@@ -185,6 +211,8 @@ async function main() {
 		say({step: 'signed_in'});
 		if (mode === 'call')
 			await runCall(page, result);
+		else if (mode === 'badfp')
+			await runBadFingerprint(page, result);
 		else
 			await runListen(page, result);
 		say(result);
