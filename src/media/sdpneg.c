@@ -17,6 +17,7 @@ const char sdpneg_proto_webrtc[] = "UDP/TLS/RTP/SAVPF";
 enum {
 	ICE_PRIO_HOST  = 2130706431,  /* RFC 8445 5.1.2.1, type pref 126 */
 	ICE_PRIO_SRFLX = 1694498815,  /* type pref 100 */
+	ICE_PRIO_RELAY = 16777215,    /* type pref 0 */
 	MAX_MLINES = 16,              /* declined m-lines we give a=mid */
 };
 
@@ -377,6 +378,19 @@ static int webrtc_local(struct sdp_session *sess, struct sdp_media *m,
 					   ICE_PRIO_SRFLX, &prefs->srflx,
 					   sa_port(&prefs->srflx), laddr,
 					   sa_port(laddr));
+	if (offer && sa_isset(&prefs->relay, SA_ALL)) {
+		/* related address: the allocation's public side as far as
+		 * we know it (RFC 8839 5.1) */
+		const struct sa *rel = sa_isset(&prefs->srflx, SA_ALL) ?
+			&prefs->srflx : laddr;
+
+		err |= sdp_media_set_lattr(m, false, "candidate",
+					   "3 1 udp %u %j %u typ relay "
+					   "raddr %j rport %u",
+					   ICE_PRIO_RELAY, &prefs->relay,
+					   sa_port(&prefs->relay), rel,
+					   sa_port(rel));
+	}
 	err |= sdp_media_set_lattr(m, true, "end-of-candidates", NULL);
 	if (prefs->ssrc) {
 		err |= sdp_media_set_lattr(m, true, "msid",

@@ -42,6 +42,8 @@ struct sdpneg_prefs {
 	uint32_t ssrc;             /* a=ssrc/msid in WebRTC SDP, 0 = none */
 	struct sa srflx;           /* extra server-reflexive candidate in
 				      our WebRTC offer (unset = none)    */
+	struct sa relay;           /* relayed (TURN) candidate in our
+				      WebRTC offer (unset = none)        */
 };
 
 /* What was agreed; filled by sdpneg_answer / sdpneg_decode_answer. */

@@ -53,7 +53,10 @@ struct mstream {
 	struct sdp_session *sdp;
 	struct sdpneg_result res;
 	struct wrtc *wrtc;          /* WebRTC mode only                    */
-	struct wrtc_gather *gather;
+	struct wrtc_gather *gather; /* while gathering; with a TURN relay
+				     * for the stream's life (it owns the
+				     * allocation)                         */
+	bool gathering;
 	char *ice[4];               /* stun, turn urls, turn user, pass    */
 	mstream_ready_h *readyh;
 	void *ready_arg;
@@ -176,10 +179,19 @@ static bool is_rtcp(const struct mstream *ms, const struct mbuf *mb)
 static bool srtp_send_h(int *err, struct sa *dst, struct mbuf *mb, void *arg)
 {
 	struct mstream *ms = arg;
+	enum wrtc_kind kind;
 	(void)dst;
 
 	if (!ms->srtp_tx)
 		return false;
+	/* WebRTC: the socket also carries what libre's turnc sends from the
+	 * top of the stack (Refresh, CreatePermission) when a TURN relay is
+	 * in use; encrypting those would lose the allocation */
+	if (ms->webrtc) {
+		kind = wrtc_classify(mbuf_buf(mb), mbuf_get_left(mb));
+		if (kind != WRTC_RTP && kind != WRTC_RTCP)
+			return false;
+	}
 	if (is_rtcp(ms, mb))
 		*err = srtcp_encrypt(ms->srtp_tx, mb);
 	else
@@ -500,7 +512,10 @@ static void fail(struct mstream *ms, int err, const char *reason)
 	if (ms->failed)
 		return;
 	ms->failed = true;
-	log_warn(MOD, ms->callid, "media failed: %s", reason);
+	if (err == ECONNRESET)
+		log_info(MOD, ms->callid, "media ended: %s", reason);
+	else
+		log_warn(MOD, ms->callid, "media failed: %s", reason);
 	if (ms->failh)
 		ms->failh(err, reason, ms->fail_arg);
 }
@@ -545,6 +560,10 @@ static void wrtc_close_handler(int err, const char *reason, void *arg)
 
 	ms->wrtc_up = false;
 	ms->srtp_tx = mem_deref(ms->srtp_tx);
+	/* libre reports the peer's close_notify (an orderly end: its BYE is
+	 * on the way) as ECONNRESET, alerts and timeouts otherwise */
+	if (err == ECONNRESET)
+		reason = "DTLS closed by the peer";
 	fail(ms, err, reason ? reason : "WebRTC transport closed");
 }
 
@@ -578,12 +597,21 @@ static int webrtc_apply(struct mstream *ms, const struct sdpneg_result *res)
 	p.lite = !res->lfull;
 	p.rcandv = res->rcandv;
 	p.rcandc = res->rcandc;
+	p.consent_timeout_ms = ms->cfg.ice_consent_ms;
 
 	err = wrtc_alloc(&w, rtp_sock(ms->rtp), &p, wrtc_estab_handler, NULL,
 			 wrtc_close_handler, ms);
 	if (err) {
 		log_warn(MOD, ms->callid, "WebRTC transport: %m", err);
 		return err;
+	}
+	/* our offer carried the relayed candidate: check through it too */
+	if (ms->gather && !ms->gathering && !p.lite) {
+		err = wrtc_set_relay(w, ms->gather);
+		if (err)
+			log_warn(MOD, ms->callid, "TURN relay not used: %m",
+				 err);
+		err = 0;
 	}
 
 	mem_deref(ms->wrtc);
@@ -742,18 +770,27 @@ static void gather_handler(int err, const struct sa *srflx,
 {
 	struct mstream *ms = arg;
 	mstream_ready_h *readyh = ms->readyh;
-	(void)relay;
 
-	ms->gather = mem_deref(ms->gather);
+	ms->gathering = false;
 	ms->readyh = NULL;
 	if (srflx) {
 		ms->cfg.prefs.srflx = *srflx;
 		log_debug(MOD, ms->callid, "server-reflexive candidate %J",
 			  srflx);
 	}
-	else if (err) {
-		log_info(MOD, ms->callid, "no server-reflexive candidate: %m",
-			 err);
+	if (relay) {
+		/* the gather owns the allocation and refreshes it: it lives
+		 * as long as the stream (webrtc_apply hands it to the wrtc) */
+		ms->cfg.prefs.relay = *relay;
+		log_info(MOD, ms->callid, "TURN relay candidate %J", relay);
+	}
+	else {
+		ms->gather = mem_deref(ms->gather);
+	}
+	if (err) {
+		log_info(MOD, ms->callid, "ICE gathering: %m (server-reflexive"
+			 " %s, relay %s)", err, srflx ? "yes" : "no",
+			 relay ? "yes" : "no");
 	}
 	if (readyh)
 		readyh(err, ms->ready_arg);
@@ -766,7 +803,7 @@ int mstream_gather(struct mstream *ms, mstream_ready_h *readyh, void *arg)
 
 	if (!ms || !readyh)
 		return EINVAL;
-	if (ms->gather)
+	if (ms->gather || ms->gathering)
 		return EALREADY;
 
 	ms->readyh = readyh;
@@ -776,11 +813,14 @@ int mstream_gather(struct mstream *ms, mstream_ready_h *readyh, void *arg)
 		return 0;
 	}
 
+	ms->gathering = true;
 	err = wrtc_gather(&ms->gather, rtp_sock(ms->rtp), ms->ice[0],
 			  ms->ice[1], ms->ice[2], ms->ice[3], 0,
 			  gather_handler, ms);
-	if (err)
+	if (err) {
 		ms->readyh = NULL;
+		ms->gathering = false;
+	}
 	return err;
 }
 

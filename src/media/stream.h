@@ -48,6 +48,8 @@ struct mstream_cfg {
 	bool webrtc;
 	const char *ice_stun_urls, *ice_turn_urls;
 	const char *ice_turn_user, *ice_turn_pass;
+	uint32_t ice_consent_ms;   /* consent freshness timeout (RFC 7675),
+				    * 0 = 30000 (wrtc's default)          */
 };
 
 struct mstream_stats {
@@ -65,7 +67,11 @@ typedef void (mstream_dtmf_h)(char digit, enum dtmf_source src, void *arg);
 /* The stream saw no RTP for rtp_timeout_secs. */
 typedef void (mstream_timeout_h)(void *arg);
 /* The media transport failed for good (WebRTC: ICE, DTLS, fingerprint,
- * consent); reason is short, for the log and the hangup. */
+ * consent); reason is short, for the log and the hangup. err ECONNRESET:
+ * the peer ended the DTLS session in order (close_notify), as a peer
+ * hanging up does just before (or after) its BYE; anything else
+ * (ETIMEDOUT: ICE failed or consent lost, EACCES: fingerprint mismatch,
+ * EPROTO: no SRTP profile or a DTLS alert) is a hard failure. */
 typedef void (mstream_fail_h)(int err, const char *reason, void *arg);
 /* Listen-in: every 20 ms tick, the caller's decoded frame and the frame
  * sent to the line (silence when none), n = AUDIO_FRAME_SAMPLES each. */
@@ -93,11 +99,15 @@ void mstream_set_fail_handler(struct mstream *ms, mstream_fail_h *h,
 void mstream_set_tap(struct mstream *ms, mstream_tap_h *h, void *arg);
 
 /* WebRTC offers (cfg.webrtc) towards a gateway: gather a server-reflexive
- * candidate from cfg.ice_stun_urls on the stream's socket, for the next
- * mstream_offer. readyh is called once, err 0 when something was found or
- * nothing is configured (ENOTSUP: TURN is configured but not done; the
- * offer still works with what was found). Without this call the offer
- * carries the host candidate only. */
+ * candidate from cfg.ice_stun_urls and a relayed one from
+ * cfg.ice_turn_urls (TURN allocation) on the stream's socket, for the
+ * next mstream_offer (host, srflx and relay candidates). The allocation
+ * lives as long as the stream; the stream's ICE then checks through the
+ * relay too, and media takes it when that pair answers first. readyh is
+ * called once, err 0 when nothing failed or nothing is configured, else
+ * the TURN error or ETIMEDOUT (no STUN answer); the offer still works
+ * with what was found. Without this call the offer carries the host
+ * candidate only. */
 typedef void (mstream_ready_h)(int err, void *arg);
 int  mstream_gather(struct mstream *ms, mstream_ready_h *readyh, void *arg);
 
