@@ -29,6 +29,7 @@ struct call {
 	struct mbuf *answer;      /* pending 200 answer SDP              */
 	struct tmr tmr_answer;
 	struct tmr tmr_ring;
+	struct tmr tmr_media;     /* peer closed DTLS: waiting for its BYE */
 	const char *end_reason;
 	call_outcome_h *outcomeh;
 	call_end_h *endh;
@@ -81,6 +82,7 @@ static void destructor(void *arg)
 
 	tmr_cancel(&call->tmr_answer);
 	tmr_cancel(&call->tmr_ring);
+	tmr_cancel(&call->tmr_media);
 	list_unlink(&call->le);
 	app_detach(call);
 	xfer_drop(call);
@@ -213,6 +215,7 @@ static void call_close(struct call *call, const char *reason, bool send_bye)
 	call->end_reason = reason;
 	tmr_cancel(&call->tmr_answer);
 	tmr_cancel(&call->tmr_ring);
+	tmr_cancel(&call->tmr_media);
 	app_detach(call);
 	xfer_drop(call);
 	if (call->local && call->byeh) {
@@ -258,11 +261,34 @@ static void rtp_timeout_handler(void *arg)
 }
 
 
-/* WebRTC: ICE, DTLS, the fingerprint or consent failed for good */
+enum { MEDIA_BYE_GRACE_MS = 2000 };
+
+static void media_grace_handler(void *arg)
+{
+	struct call *call = arg;
+
+	log_info(MOD, call->id, "hanging up: media failed (the peer closed "
+		 "DTLS and no BYE came within %u ms)", MEDIA_BYE_GRACE_MS);
+	call_close(call, "media_failed", true);
+}
+
+
+/* WebRTC: ICE, DTLS, the fingerprint or consent failed for good. A peer
+ * that hangs up closes DTLS (close_notify, straight over UDP) as it sends
+ * its BYE (through the gateway, often later): that orderly close waits a
+ * moment for the BYE, so the call ends as remote_bye; hard failures hang
+ * up at once. */
 static void media_fail_handler(int err, const char *reason, void *arg)
 {
 	struct call *call = arg;
 
+	if (err == ECONNRESET) {
+		log_info(MOD, call->id, "%s: waiting %u ms for a BYE",
+			 reason ? reason : "DTLS closed", MEDIA_BYE_GRACE_MS);
+		tmr_start(&call->tmr_media, MEDIA_BYE_GRACE_MS,
+			  media_grace_handler, call);
+		return;
+	}
 	log_info(MOD, call->id, "hanging up: media failed (%s, %m)",
 		 reason ? reason : "?", err);
 	call_close(call, "media_failed", true);
