@@ -165,25 +165,30 @@ _taken = set()
 
 
 def free_port(tcp=True, udp=True, host=LOOPBACK):
-    """A port free for both TCP and UDP on host (bind to port 0, then check
-    the other protocol on the same number)."""
+    """A port free for TCP and/or UDP on host.  Drawn at random above the
+    kernel's ephemeral range (32768-60999 here): a port the kernel handed
+    out for bind(0) is soon handed to some other test's outgoing
+    connection, and a peer started a moment later then fails with
+    "Address already in use"."""
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-    for _ in range(200):
-        s = socket.socket(fam, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
-        s.bind((host, 0))
-        port = s.getsockname()[1]
-        ok = port not in _taken and port < 60000
-        others = []
-        if ok and tcp and udp:
-            u = socket.socket(fam, socket.SOCK_DGRAM)
+    for _ in range(500):
+        port = random.randrange(61000, 65535)
+        if port in _taken:
+            continue
+        socks = []
+        ok = True
+        kinds = ([socket.SOCK_STREAM] if tcp else []) + \
+            ([socket.SOCK_DGRAM] if udp else [])
+        for kind in kinds:
+            x = socket.socket(fam, kind)
+            socks.append(x)
             try:
-                u.bind((host, port))
+                x.bind((host, port))
             except OSError:
                 ok = False
-            others.append(u)
-        s.close()
-        for o in others:
-            o.close()
+                break
+        for x in socks:
+            x.close()
         if ok:
             _taken.add(port)
             return port
