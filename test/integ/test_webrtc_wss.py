@@ -13,9 +13,10 @@ certificate made here and trusted through sip_tls_ca.
   a STUN server here and ice_turn_urls at coturn) calls 1001 through
   Kamailio: the offer carries host and server-reflexive candidates, coturn
   allocates with the TURN credential, the call is answered with DTLS-SRTP
-  and Opus, RTP flows both ways and the BYE goes back over the WebSockets
-  (whether the relayed candidate is offered is reported, not checked: the
-  stream does not offer it yet);
+  and Opus, RTP flows both ways and the BYE goes back over the WebSockets;
+  the offer also carries coturn's relayed candidate (typ relay, a port of
+  its relay range), and the caller's call ends as remote_bye, not
+  media_failed (its DTLS close_notify arrives before the BYE);
 - Kamailio is killed and started again on the same ports: agentline
   notices the dropped WebSocket, retries with growing delays while it is
   away and registers again once it is back (the new Kamailio's location
@@ -319,6 +320,7 @@ class TurnServer:
     def __init__(self, t):
         self.port = harness.free_port()
         lo, hi = harness.free_port_range(40)
+        self.relay_ports = range(lo, hi + 1)
         self.dir = os.path.join(t.dir, "turn")
         os.makedirs(self.dir, exist_ok=True)
         self.proc = harness.Proc("turnserver", [
@@ -458,11 +460,10 @@ def body(t):
                 "coturn allocated a relay for the caller with the "
                 "ice_turn_username/password long-term credential",
                 turn.log()[-3000:])
-        # the stream does not put the relayed address into the offer yet
-        # (media: gather_handler ignores it); report, do not fail
-        t.note("relayed candidate in the offer: %s" % (
-            "yes, port %s" % m.group(1) if m else
-            "NO (allocation made, not offered)"))
+        t.check(m and int(m.group(1)) in turn.relay_ports,
+                "the caller's offer carries coturn's relayed candidate "
+                "(typ relay, port %s in coturn's relay range)" % (
+                    m.group(1) if m else None), body_)
 
     # 5. the gateway goes away and comes back on the same ports
     regs_before = len(a.events_of("registered"))
@@ -620,6 +621,10 @@ def call_over_wss(t, kam, callee, caller, what):
            "caller end reason %s" % (what, ee.get("rtp_rx"), ee.get("rtp_tx"),
                                      ee.get("lost"), ce.get("rtp_rx"),
                                      ce.get("rtp_tx"), ce.get("reason")))
+    t.check(ce.get("reason") == "remote_bye",
+            "%s: the caller's call ended as remote_bye (%s), not as a "
+            "media failure on the callee's DTLS close" % (
+                what, ce.get("reason")), caller.log(3000))
     t.check(int(ee.get("rtp_rx") or 0) > 100 and
             int(ce.get("rtp_rx") or 0) > 100,
             "%s: RTP (SRTP over the ICE-checked path) flowed both ways" % what,
