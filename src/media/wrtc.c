@@ -29,7 +29,7 @@ enum {
 	MAX_CHECKED        = 4,      /* addresses that passed a check      */
 	FP_MAX             = 32,
 	DTLS_LAYER         = WRTC_LAYER + 5,  /* above us: we filter first */
-	GATHER_LAYER       = WRTC_LAYER - 5,
+	GATHER_LAYER       = WRTC_LAYER - 12, /* sees STUN before turnc */
 	TURN_LAYER         = WRTC_LAYER - 10, /* unwraps before us      */
 	MARK_LAYER         = WRTC_LAYER - 15, /* sees the TURN server   */
 	RELAY_HEADROOM     = 64,     /* room for turnc's Send indication   */

@@ -45,6 +45,7 @@ struct fturn {
 	struct sa ctl_addr, rel_addr, client;
 	uint8_t key[16];
 	unsigned allocs, perms, refreshes, sends, datas, denied, garbage;
+	unsigned bindings;          /* plain STUN Binding requests answered */
 	struct sa permv[8];
 	size_t permc;
 };
@@ -125,6 +126,17 @@ static void fturn_ctl_h(const struct sa *src, struct mbuf *mb, void *arg)
 	}
 	if (stun_msg_class(msg) != STUN_CLASS_REQUEST)
 		goto out;
+
+	/* like coturn, the TURN port is a STUN server too */
+	if (stun_msg_method(msg) == STUN_METHOD_BINDING) {
+		struct sa mapped;
+
+		ft->bindings++;
+		sa_set_str(&mapped, MAPPED_IP, sa_port(src));
+		(void)stun_reply(IPPROTO_UDP, ft->ctl, src, 0, msg, NULL, 0,
+				 false, 1, STUN_ATTR_XOR_MAPPED_ADDR, &mapped);
+		goto out;
+	}
 
 	if (!stun_msg_attr(msg, STUN_ATTR_MSG_INTEGRITY) ||
 	    stun_msg_chk_mi(msg, ft->key, sizeof(ft->key))) {
@@ -560,6 +572,64 @@ int test_mstream_turn(void)
 	sa_.ms = mem_deref(sa_.ms);
 	sb_.ms = mem_deref(sb_.ms);
 	fs.us = mem_deref(fs.us);
+	ft.ctl = mem_deref(ft.ctl);
+	ft.rel = mem_deref(ft.rel);
+	mclock_close();
+	wrtc_close();
+	return err;
+}
+
+
+/* ice_stun_urls and ice_turn_urls naming the same server and port (one
+ * coturn): the Binding answer must reach the gatherer, not libre's TURN
+ * client on the same socket, or the srflx candidate is lost and every
+ * offer waits the gather's full timeout. */
+int test_mstream_turn_same_server(void)
+{
+	struct mbuf *offer = NULL;
+	struct fturn ft;
+	char url[64], surl[64], want[160], *txt = NULL;
+	int err = 0;
+
+	memset(&sa_, 0, sizeof(sa_));
+	memset(&ready, 0, sizeof(ready));
+	ft_now = &ft;
+	TEST_ERR(mclock_init());
+	TEST_ERR(fturn_open(&ft));
+	re_snprintf(url, sizeof(url), "turn:%J?transport=udp", &ft.ctl_addr);
+	re_snprintf(surl, sizeof(surl), "stun:%J", &ft.ctl_addr);
+	err = side_alloc(&sa_, "turn-same", surl, url);
+	if (!err)
+		err = mstream_gather(sa_.ms, ready_h, NULL);
+	if (err)
+		goto out;
+	/* well inside the gather's 1.5 s limit */
+	run(gathered, 1000);
+	if (!ready.done || ready.err || ft.allocs != 1 || !ft.bindings) {
+		fprintf(stderr, "gather: done %d err %d allocs %u bindings "
+			"%u\n", ready.done, ready.err, ft.allocs,
+			ft.bindings);
+		err = EPROTO;
+		goto out;
+	}
+	err = mstream_offer(sa_.ms, &offer);
+	if (!err)
+		err = mbuf_strdup(offer, &txt, mbuf_get_left(offer));
+	if (err)
+		goto out;
+	re_snprintf(want, sizeof(want), " %s %u typ srflx raddr 127.0.0.1 "
+		    "rport %u\r\n", MAPPED_IP, mstream_lport(sa_.ms),
+		    mstream_lport(sa_.ms));
+	if (!strstr(txt, want) || !strstr(txt, " typ relay raddr ")) {
+		fprintf(stderr, "want srflx \"%s\" and a relay in:\n%s",
+			want, txt);
+		err = EPROTO;
+	}
+
+ out:
+	mem_deref(txt);
+	mem_deref(offer);
+	sa_.ms = mem_deref(sa_.ms);
 	ft.ctl = mem_deref(ft.ctl);
 	ft.rel = mem_deref(ft.rel);
 	mclock_close();
