@@ -147,6 +147,26 @@ static int opus_setup(struct codec_state *cs)
 }
 
 
+int codec_opus_set(struct codec_state *cs, uint32_t maxbitrate, bool fec)
+{
+	opus_int32 rate = OPUS_BITRATE;
+	int oerr;
+
+	if (!cs)
+		return EINVAL;
+	if (!cs->opus_enc)
+		return 0;
+	if (maxbitrate && maxbitrate < (uint32_t)rate)
+		rate = maxbitrate < 6000 ? 6000 : (opus_int32)maxbitrate;
+
+	oerr  = opus_encoder_ctl(cs->opus_enc, OPUS_SET_BITRATE(rate));
+	oerr |= opus_encoder_ctl(cs->opus_enc, OPUS_SET_INBAND_FEC(fec));
+	oerr |= opus_encoder_ctl(cs->opus_enc, OPUS_SET_PACKET_LOSS_PERC(
+					 fec ? OPUS_LOSS_PERC : 0));
+	return oerr == OPUS_OK ? 0 : EINVAL;
+}
+
+
 int codec_state_alloc(struct codec_state **csp, const struct codec_info *ci)
 {
 	struct codec_state *cs;

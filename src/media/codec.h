@@ -57,6 +57,10 @@ int  codec_encode(struct codec_state *cs, const int16_t *pcm,
  * Malformed/oversized payloads return EBADMSG and leave state usable. */
 int  codec_decode(struct codec_state *cs, const uint8_t *in, size_t len,
 		  int16_t *pcm, size_t *np);
+/* Opus: what the far end asked for (RFC 7587 fmtp): an average bitrate
+ * cap (0 = ours, 24 kbit/s; at least 6000) and in-band FEC on or off.
+ * 0 and nothing done for other codecs. */
+int  codec_opus_set(struct codec_state *cs, uint32_t maxbitrate, bool fec);
 /* Produce one concealment frame (AUDIO_FRAME_SAMPLES) for a lost packet. */
 int  codec_conceal(struct codec_state *cs, int16_t *pcm);
 /* Like codec_conceal, for a single lost packet when the next one (next,

@@ -198,6 +198,25 @@ static struct sdp_media *first_audio(struct sdp_session *sess)
 }
 
 
+/* What the remote's Opus fmtp asks of our encoder (RFC 7587 6.1). */
+static void opus_params(struct sdpneg_result *res,
+			const struct sdp_format *rf)
+{
+	struct pl pl, v;
+
+	res->opus_maxbitrate = 0;
+	res->opus_fec = false;
+	if (!res->codec || res->codec->id != CODEC_OPUS || !rf ||
+	    !rf->params)
+		return;
+	pl_set_str(&pl, rf->params);
+	if (fmt_param_get(&pl, "maxaveragebitrate", &v))
+		res->opus_maxbitrate = pl_u32(&v);
+	if (fmt_param_get(&pl, "useinbandfec", &v))
+		res->opus_fec = !pl_strcmp(&v, "1");
+}
+
+
 static void fill_common(struct sdpneg_result *res, struct sdp_media *m)
 {
 	const struct sdp_format *te;
@@ -666,6 +685,7 @@ int sdpneg_decode_answer(struct sdp_session *sess, struct mbuf *mb,
 
 	res->tx_pt = rf->pt;
 	res->rx_pt = rf->pt;
+	opus_params(res, rf);
 	fill_common(res, m);
 
 	memset(&cp, 0, sizeof(cp));
@@ -873,6 +893,7 @@ int sdpneg_answer(struct sdp_session **sessp, struct mbuf **mbp,
 		const struct sdp_format *rf = find_remote(m, chosen);
 		res->tx_pt = rf ? rf->pt : chosen->pt;
 		res->rx_pt = res->tx_pt;
+		opus_params(res, rf);
 	}
 	res->webrtc = webrtc;
 	fill_common(res, m);

@@ -79,6 +79,10 @@ struct sdpneg_result {
 				       first offer): no a=ice-lite, even
 				       in answers to later re-offers     */
 	char mid[32];               /* a=mid of the audio stream         */
+
+	/* Opus: the remote's a=fmtp (RFC 7587) for what we send */
+	uint32_t opus_maxbitrate;   /* maxaveragebitrate, 0 = not given   */
+	bool opus_fec;              /* useinbandfec=1 (default 0)         */
 };
 
 /* SIP status codes for a refused offer */

@@ -680,6 +680,9 @@ static int apply_media(struct mstream *ms, const struct sdpneg_result *res)
 		mem_deref(ms->codec);
 		ms->codec = cs;
 	}
+	err = codec_opus_set(ms->codec, res->opus_maxbitrate, res->opus_fec);
+	if (err)
+		return err;
 
 	if (!ms->jb) {
 		unsigned minf = ms->cfg.jitter_min_ms / AUDIO_PTIME;

@@ -421,3 +421,63 @@ int test_opus_malformed(void)
 	mem_deref(dec);
 	return 0;
 }
+
+
+/* What the far end's fmtp asks for reaches the encoder: 12 kbit/s
+ * without FEC makes packets of about 30 bytes (24 kbit/s with FEC: ~65),
+ * and a tone still arrives. */
+int test_opus_remote_params(void)
+{
+	const struct codec_info *ci = codec_find("opus");
+	struct codec_state *enc = NULL, *dec = NULL;
+	static int16_t out[FRAMES * N];
+	int16_t in[N];
+	uint8_t pkt[CODEC_MAX_PAYLOAD];
+	size_t bytes_dflt = 0, bytes_low = 0, k = 0;
+	int err = 0;
+
+	TEST_ASSERT(ci != NULL);
+	for (int pass = 0; pass < 2 && !err; pass++) {
+		TEST_ERR(codec_state_alloc(&enc, ci));
+		if (pass)
+			err = codec_opus_set(enc, 12000, false);
+		for (size_t fr = 0; fr < FRAMES && !err; fr++) {
+			size_t len = sizeof(pkt);
+
+			sine(in, N, fr * N, 1004, 8000, AUDIO_SRATE);
+			err = codec_encode(enc, in, pkt, &len);
+			if (fr >= SKIP)
+				*(pass ? &bytes_low : &bytes_dflt) += len;
+			if (pass && !err) {
+				size_t n = N;
+				if (!dec)
+					err = codec_state_alloc(&dec, ci);
+				if (!err)
+					err = codec_decode(dec, pkt, len,
+							   out + k, &n);
+				if (!err && fr >= SKIP)
+					k += n;
+			}
+		}
+		enc = mem_deref(enc);
+	}
+	mem_deref(dec);
+	TEST_ERR(err);
+
+	fprintf(stderr, "  opus bytes/frame: %.1f default, %.1f at 12 kbit/s "
+		"without FEC\n", (double)bytes_dflt / (FRAMES - SKIP),
+		(double)bytes_low / (FRAMES - SKIP));
+	/* 12 kbit/s = 30 bytes per 20 ms frame; VBR spends a little more
+	 * on a pure tone (measured 36.6) */
+	TEST_ASSERT(bytes_low <= (size_t)(FRAMES - SKIP) * 40);
+	TEST_ASSERT(bytes_low * 3 < bytes_dflt * 2);
+	TEST_ASSERT(20 * log10(tone_amp(out, k, 1004) / 8000) > -3);
+	/* not Opus: nothing to set */
+	{
+		struct codec_state *g = NULL;
+		TEST_ERR(codec_state_alloc(&g, codec_find("PCMU")));
+		TEST_ERR(codec_opus_set(g, 12000, false));
+		mem_deref(g);
+	}
+	return 0;
+}

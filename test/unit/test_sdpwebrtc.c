@@ -192,6 +192,8 @@ int test_sdpwebrtc_chrome(void)
 	TEST_ASSERT(sa_cmp(&res.rcandv[0], &cand, SA_ALL));
 	TEST_EQ(strlen(res.lufrag), 8);
 	TEST_EQ(strlen(res.lpwd), 24);
+	TEST_ASSERT(res.opus_fec);           /* useinbandfec=1 */
+	TEST_EQ(res.opus_maxbitrate, 0);
 
 	/* session level: ICE-lite, BUNDLE of the audio only */
 	TEST_ASSERT(strstr(ans, "\r\na=ice-lite\r\n"));
@@ -509,5 +511,45 @@ int test_sdpwebrtc_plain_unchanged(void)
 	TEST_ASSERT(!strstr(ans, "fingerprint"));
 	TEST_ASSERT(!strstr(ans, "mid"));
 
+	return 0;
+}
+
+
+/* The far end's Opus fmtp shapes what we send (RFC 7587): a bitrate
+ * cap, and no in-band FEC unless it asks for it (the default is 0). */
+int test_sdpwebrtc_opus_fmtp(void)
+{
+	static const struct {
+		const char *fmtp;
+		uint32_t maxbitrate;
+		bool fec;
+	} cases[] = {
+		{"maxaveragebitrate=12000;useinbandfec=0", 12000, false},
+		{"minptime=10", 0, false},
+		{"useinbandfec=1;maxaveragebitrate=40000", 40000, true},
+	};
+	static char offer[sizeof(chrome_offer) + 64], ans[4096];
+	const char *from = "a=fmtp:111 minptime=10;useinbandfec=1\r\n";
+	struct sdpneg_prefs prefs;
+	struct sdpneg_result res;
+	const char *reason;
+	uint16_t sc = 0;
+
+	prefs_init(&prefs, false);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *p = strstr(chrome_offer, from);
+
+		TEST_ASSERT(p != NULL);
+		re_snprintf(offer, sizeof(offer), "%b"
+			    "a=fmtp:111 %s\r\n%s", chrome_offer,
+			    (size_t)(p - chrome_offer), cases[i].fmtp,
+			    p + strlen(from));
+		memset(&res, 0, sizeof(res));
+		TEST_ERR(answer(offer, &prefs, &res, ans, sizeof(ans), &sc,
+				&reason));
+		TEST_STREQ(res.codec->name, "opus");
+		TEST_EQ(res.opus_maxbitrate, cases[i].maxbitrate);
+		TEST_EQ(res.opus_fec, cases[i].fec);
+	}
 	return 0;
 }
