@@ -47,6 +47,10 @@ enum {
 	PS_REPLAY_MAX = 16000 * 15,  /* longest utterance decoded twice    */
 };
 
+/* -wip of the digits search: the probability of inserting a word (the
+ * default is 0.65); smaller = fewer inserted words */
+#define PS_DIGITS_WIP 0.2f
+
 static const char search_lm[]     = "lm";
 static const char search_yesno[]  = "yesno";
 static const char search_digits[] = "digits";
@@ -261,9 +265,25 @@ static const char jsgf_digits[] =
 static int search_fixed_ensure(struct ps_stt *st, const char *name,
 			       const char *jsgf)
 {
+	cmd_ln_t *config;
+	float32 wip;
+	int err;
+
 	if (ps_get_fsg(st->ps, name))
 		return 0;
-	return grammar_set(st, name, jsgf);
+	if (strcmp(name, search_digits))
+		return grammar_set(st, name, jsgf);
+
+	/* A grammar search takes its word insertion probability (-wip)
+	 * from the decoder's config when it is built: the digits search
+	 * gets a smaller one, a stronger penalty (digits were inserted at
+	 * the pauses between digit groups); the others keep the default. */
+	config = ps_get_config(st->ps);
+	wip = cmd_ln_float32_r(config, "-wip");
+	cmd_ln_set_float32_r(config, "-wip", PS_DIGITS_WIP);
+	err = grammar_set(st, name, jsgf);
+	cmd_ln_set_float32_r(config, "-wip", wip);
+	return err;
 }
 
 

@@ -252,12 +252,15 @@ def generated_calls(t, rec):
            "%.0f s per call" % (right, CALLS, 100 * right // max(CALLS, 1),
                                 with_audio, reasks,
                                 total_secs / max(CALLS, 1)))
-    # Issue 5 asks for 9 of 10.  Measured over six runs on this 2-core
-    # machine: 9, 9, 9, 9, 8, 8 — a stable pocketsphinx digit insertion at
-    # the pauses between digit groups ("six one four", "seven, five").  CI
-    # guards against regressions at 8 of 10 (RECEPTIONIST_MIN_PCT=90 asks
-    # for the issue's bar); the issue stays open until 9 of 10 is reliable.
-    pct = int(os.environ.get("RECEPTIONIST_MIN_PCT", "80"))
+    # Issue 5 asks for 9 of 10.  The misses were pocketsphinx digit
+    # insertions at the pauses between digit groups ("six one four" heard
+    # as "six zero one four"): with the default word insertion probability
+    # (-wip 0.65) 9, 9, 9, 9, 8, 8, 7 and this session 8, 9, 8, 9, 9 of
+    # 10.  The digits search now has -wip 0.2: 10, 9, 10, 10, 10, 10
+    # (and 10, 10, 10 at 0.05), measured interleaved with 0.65 runs on
+    # the same loaded 2-core machine.  Not part of `make test` (label
+    # accuracy).
+    pct = int(os.environ.get("RECEPTIONIST_MIN_PCT", "90"))
     need = (CALLS * pct + 99) // 100
     t.check(right >= need, "at least %d of %d generated calls stored the "
             "right callback number (%d)" % (need, CALLS, right))
