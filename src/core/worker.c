@@ -38,6 +38,9 @@ static struct {
 	pthread_t threads[MAX_THREADS];
 	unsigned nthreads;
 	struct list ready;     /* strands with queued jobs, not running   */
+	struct list posted;    /* jobs done, result not yet on main: freed
+				  by workers_close if the loop never ran
+				  their done (mqueue drops its messages) */
 	bool quit;
 	struct mqueue *mq;     /* main thread side                        */
 	bool up;
@@ -96,9 +99,10 @@ static void *worker_main(void *arg)
 		s->running = false;
 		if (s->jobs.head)
 			list_append(&pool.ready, &s->le, s);
+		list_append(&pool.posted, &job->le, job);
 		if (mqueue_push(pool.mq, 0, job)) {
-			/* cannot report back: drop it on this thread is unsafe
-			 * for mem objects; keep it (leak) and log */
+			/* cannot report back: the job stays on pool.posted
+			 * and workers_close frees it */
 			log_error(MOD, NULL, "cannot deliver a job result");
 		}
 	}
@@ -114,6 +118,7 @@ static void mq_handler(int id, void *data, void *arg)
 	(void)arg;
 
 	pthread_mutex_lock(&pool.lock);
+	list_unlink(&job->le);
 	if (job->strand->pending)
 		job->strand->pending--;
 	pthread_mutex_unlock(&pool.lock);
@@ -133,6 +138,7 @@ int workers_init(unsigned nthreads)
 		return EINVAL;
 
 	list_init(&pool.ready);
+	list_init(&pool.posted);
 	pool.quit = false;
 	err = mqueue_alloc(&pool.mq, mq_handler, NULL);
 	if (err)
@@ -183,8 +189,20 @@ void workers_close(void)
 		list_flush(&dropped);
 	}
 
-	/* results already posted are freed with the queue's messages */
+	/* results posted but not yet delivered: the queue drops its
+	 * messages unread, so free those jobs here (their done is not run) */
 	pool.mq = mem_deref(pool.mq);
+	{
+		struct list posted = LIST_INIT;
+
+		pthread_mutex_lock(&pool.lock);
+		while ((le = pool.posted.head)) {
+			list_unlink(le);
+			list_append(&posted, le, le->data);
+		}
+		pthread_mutex_unlock(&pool.lock);
+		list_flush(&posted);
+	}
 	pool.up = false;
 }
 
