@@ -480,8 +480,10 @@ def bad_fingerprint(t, al, pw, url):
     callid = m.get("call")
     ended = harness.wait_for(lambda: harness.call_ended_by_call(
         al.events()).get(callid), 10)
-    t.check(ended and ended.get("reason") == "media_failed",
-            "wrong fingerprint: the call ends as media_failed", ended)
+    t.check(ended and ended.get("reason") == "media_failed" and
+            m.get("ended_reason") == "media_failed",
+            "wrong fingerprint: the call ends as media_failed (and the "
+            "page is told so)", [ended, m.get("ended_reason")])
     t.check(m.get("first_audio") is None,
             "wrong fingerprint: no agent audio reached the page", m)
     t.check("fingerprint mismatch" in al.log(),

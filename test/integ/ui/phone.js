@@ -166,17 +166,30 @@ async function runBadFingerprint(page, result) {
 	await page.evaluate(() => {
 		const send = WebSocket.prototype.send;
 		WebSocket.prototype.send = function (data) {
-			if (typeof data === 'string' && data.includes('"call"'))
+			if (typeof data === 'string' && data.includes('"call"')) {
 				data = data.replace(
 					/(a=fingerprint:sha-256 )([0-9A-F]{2})/,
 					(m, a, b) => a + (b === '00' ? '11' : '00'));
+				/* the call may end before any poll sees it up */
+				this.addEventListener('message', (e) => {
+					let m;
+					try { m = JSON.parse(e.data); } catch (x) {
+						return;
+					}
+					if (m.type === 'answer')
+						window.badfpCall = m.call_id;
+					if (m.type === 'ended')
+						window.badfpEnded = m.reason;
+				});
+			}
 			return send.call(this, data);
 		};
 	});
 	await page.click('#phone-call');
-	await page.waitForFunction(() => phone.mode === 'call', null,
-		{timeout: 10000});
-	result.call = await page.evaluate(() => phone.callId);
+	await page.waitForFunction(() => window.badfpEnded !== undefined,
+		null, {timeout: 30000});
+	result.call = await page.evaluate(() => window.badfpCall);
+	result.ended_reason = await page.evaluate(() => window.badfpEnded);
 	say({step: 'calling', call: result.call});
 	await page.waitForFunction(() => phone.mode === 'idle', null,
 		{timeout: 30000});
