@@ -1509,6 +1509,24 @@ static void amd_message(struct agent *a, char *buf, size_t sz)
 }
 
 
+/* The agent stops talking and forgets what it was about to say: timers
+ * (filler, reprompt, barge-in) stop, the screened turn and the brain's
+ * turn in flight are dropped, queued audio fades out, a pending hang-up
+ * is called off.  (Answering machine heard; an operator takes over.) */
+static void agent_silence(struct agent *a)
+{
+	tmr_cancel(&a->tmr_filler);
+	tmr_cancel(&a->tmr_reprompt);
+	tmr_cancel(&a->tmr_barge);
+	screen_turn_drop(a);
+	pipeline_interrupt(a->pl);
+	a->port->flush(a->portarg, 20);
+	brain_cancel(a);
+	a->pending = mem_deref(a->pending);
+	a->hangup_after = false;
+}
+
+
 static void amd_feed(struct agent *a, const int16_t *pcm, size_t n)
 {
 	const char *act = conf_str(cfg.conf, "amd_action");
@@ -1539,15 +1557,7 @@ static void amd_feed(struct agent *a, const int16_t *pcm, size_t n)
 			    hangup ? "hangup" : "message");
 		/* stop talking to the greeting; no turns from it */
 		a->amd_machine = true;
-		tmr_cancel(&a->tmr_filler);
-		tmr_cancel(&a->tmr_reprompt);
-		tmr_cancel(&a->tmr_barge);
-		screen_turn_drop(a);
-		pipeline_interrupt(a->pl);
-		a->port->flush(a->portarg, 20);
-		brain_cancel(a);
-		a->pending = mem_deref(a->pending);
-		a->hangup_after = false;
+		agent_silence(a);
 		if (!hangup)
 			break;
 #ifdef AGENT_HAVE_TOOLS
@@ -1718,17 +1728,7 @@ void agent_set_quiet(struct agent *a, bool quiet)
 	if (agent_speaking(a))
 		a->t.interrupted = true;
 	turn_report(a);
-	tmr_cancel(&a->tmr_filler);
-	tmr_cancel(&a->tmr_reprompt);
-	tmr_cancel(&a->tmr_barge);
-	screen_turn_drop(a);
-	/* what is being said stops; the turn in flight and its late
-	 * replies are dropped */
-	pipeline_interrupt(a->pl);
-	a->port->flush(a->portarg, 20);
-	brain_cancel(a);
-	a->pending = mem_deref(a->pending);
-	a->hangup_after = false;
+	agent_silence(a);
 	a->bot_speaking = false;
 }
 
