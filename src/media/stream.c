@@ -167,12 +167,8 @@ static void destructor(void *arg)
  * second byte (payload types 64-95 with the marker bit = 192-223). */
 static bool is_rtcp(const struct mstream *ms, const struct mbuf *mb)
 {
-	uint8_t b;
-
-	if (!ms->webrtc || mbuf_get_left(mb) < 2)
-		return false;
-	b = mbuf_buf(mb)[1];
-	return b >= 192 && b <= 223;
+	return ms->webrtc && wrtc_classify(mbuf_buf(mb), mbuf_get_left(mb))
+		== WRTC_RTCP;
 }
 
 
@@ -187,14 +183,11 @@ static bool srtp_send_h(int *err, struct sa *dst, struct mbuf *mb, void *arg)
 	/* WebRTC: the socket also carries what libre's turnc sends from the
 	 * top of the stack (Refresh, CreatePermission) when a TURN relay is
 	 * in use; encrypting those would lose the allocation */
-	if (ms->webrtc) {
-		kind = wrtc_classify(mbuf_buf(mb), mbuf_get_left(mb));
-		if (kind != WRTC_RTP && kind != WRTC_RTCP)
-			return false;
-	}
-	if (is_rtcp(ms, mb))
+	kind = ms->webrtc ? wrtc_classify(mbuf_buf(mb), mbuf_get_left(mb)) :
+		WRTC_RTP;
+	if (kind == WRTC_RTCP)
 		*err = srtcp_encrypt(ms->srtp_tx, mb);
-	else
+	else if (kind == WRTC_RTP)
 		*err = srtp_encrypt(ms->srtp_tx, mb);
 	return false; /* continue sending (encrypted) */
 }
