@@ -63,7 +63,6 @@ struct phone {
 static struct {
 	struct list conns;
 	bool subscribed;
-	bool wrtc_ours;               /* we made the DTLS certificate      */
 } ph;
 
 
@@ -663,14 +662,6 @@ int api_phone_accept(struct http_conn *conn, const struct http_msg *msg)
 			return err;
 		ph.subscribed = true;
 	}
-	if (!wrtc_fingerprint()) {
-		/* the certificate is made once, before the first offer, so a
-		 * call does not wait for it */
-		err = wrtc_init();
-		if (err)
-			return err;
-		ph.wrtc_ours = true;
-	}
 	p = mem_zalloc(sizeof(*p), phone_destructor);
 	if (!p)
 		return ENOMEM;
@@ -699,7 +690,4 @@ void api_phone_close(void)
 		events_unsubscribe(bus_handler, NULL);
 	ph.subscribed = false;
 	list_flush(&ph.conns);
-	if (ph.wrtc_ours)
-		wrtc_close();
-	ph.wrtc_ours = false;
 }

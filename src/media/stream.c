@@ -744,14 +744,6 @@ static int apply_media(struct mstream *ms, const struct sdpneg_result *res)
 
 /* Our DTLS certificate's fingerprint for the SDP; the certificate is
  * made at start-up (main), or here on first use (tests, tools). */
-static const char *fingerprint(void)
-{
-	if (!wrtc_fingerprint())
-		(void)wrtc_init();
-	return wrtc_fingerprint();
-}
-
-
 static bool offer_is_webrtc(const struct mbuf *offer)
 {
 	static const char proto[] = " UDP/TLS/RTP/SAVPF ";
@@ -831,7 +823,7 @@ int mstream_offer(struct mstream *ms, struct mbuf **mbp)
 		return EINVAL;
 
 	if (ms->cfg.prefs.webrtc) {
-		ms->cfg.prefs.fingerprint = fingerprint();
+		ms->cfg.prefs.fingerprint = wrtc_fingerprint();
 		if (!ms->cfg.prefs.fingerprint)
 			return ENOENT;
 	}
@@ -936,7 +928,7 @@ int mstream_offer_decode(struct mstream *ms, struct mbuf *offer,
 	res = ms->res;
 	local_addr(ms, &laddr);
 	if (offer_is_webrtc(offer))
-		ms->cfg.prefs.fingerprint = fingerprint();
+		ms->cfg.prefs.fingerprint = wrtc_fingerprint();
 	err = sdpneg_answer(&sess, answerp, &laddr, &ms->cfg.prefs, offer,
 			    ms->have_media && ms->srtp_tx != NULL, &res,
 			    scodep, reasonp);

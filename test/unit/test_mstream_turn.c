@@ -17,6 +17,7 @@
 #include <string.h>
 #include <re.h>
 #include "media/stream.h"
+#include "media/wrtc.h"
 #include "test.h"
 
 #ifndef M_PI
@@ -447,6 +448,7 @@ int test_mstream_turn(void)
 	memset(&fs, 0, sizeof(fs));
 	ft_now = &ft;
 	TEST_ERR(mclock_init());
+	TEST_ERR(wrtc_init());    /* main.c makes the certificate at start-up */
 	TEST_ERR(fturn_open(&ft));
 	sa_set_str(&fs.addr, "127.0.0.1", 0);
 	TEST_ERR(udp_listen(&fs.us, &fs.addr, fstun_h, &fs));
@@ -595,6 +597,7 @@ int test_mstream_turn_same_server(void)
 	memset(&ready, 0, sizeof(ready));
 	ft_now = &ft;
 	TEST_ERR(mclock_init());
+	TEST_ERR(wrtc_init());    /* main.c makes the certificate at start-up */
 	TEST_ERR(fturn_open(&ft));
 	re_snprintf(url, sizeof(url), "turn:%J?transport=udp", &ft.ctl_addr);
 	re_snprintf(surl, sizeof(surl), "stun:%J", &ft.ctl_addr);

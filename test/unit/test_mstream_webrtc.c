@@ -12,6 +12,7 @@
 #include <string.h>
 #include <re.h>
 #include "media/stream.h"
+#include "media/wrtc.h"
 #include "test.h"
 
 #ifndef M_PI
@@ -286,6 +287,7 @@ int test_mstream_webrtc_loopback(void)
 	sides[0] = &a;
 	sides[1] = &b;
 	TEST_ERR(mclock_init());
+	TEST_ERR(wrtc_init());    /* main.c makes the certificate at start-up */
 	err = side_alloc(&a, true);
 	if (!err)
 		err = side_alloc(&b, false);
@@ -454,6 +456,7 @@ int test_mstream_webrtc_fail(void)
 	sides[0] = &a;
 	sides[1] = &b;
 	TEST_ERR(mclock_init());
+	TEST_ERR(wrtc_init());    /* main.c makes the certificate at start-up */
 	err = side_alloc(&a, true);
 	if (!err)
 		err = side_alloc(&b, false);
@@ -547,6 +550,7 @@ int test_mstream_webrtc_gather(void)
 
 	memset(&srv, 0, sizeof(srv));
 	memset(&ready, 0, sizeof(ready));
+	TEST_ERR(wrtc_init());    /* main.c makes the certificate at start-up */
 	sa_set_str(&laddr, "127.0.0.1", 0);
 	TEST_ERR(udp_listen(&srv.us, &laddr, stun_srv_recv, &srv));
 	TEST_ERR(udp_local_get(srv.us, &laddr));
