@@ -11,7 +11,7 @@
  *
  * One recognizer per process, created at init (a broken model fails
  * start-up, not the first call); one stream per turn: start() creates
- * it, finish() pads 0.4 s of silence, marks the input finished, decodes
+ * it, finish() pads 0.5 s of silence, marks the input finished, decodes
  * the rest and reads the text.  A stream cannot take audio again after
  * "input finished" (its feature extractor is not reset), so each turn
  * gets a fresh one; creating one only allocates decoder state.
@@ -43,7 +43,11 @@ enum {
 	SSTT_FEATURE_DIM = 80,
 	SSTT_PATH_MAX = 512,
 	SSTT_BLOCK = 320,            /* samples converted per block        */
-	SSTT_TAIL_MS = 400,          /* silence fed before input finished  */
+	SSTT_TAIL_MS = 500,          /* silence fed before input finished:
+				      * a chunk is decoded once T frames
+				      * past its start exist (T = 45 for
+				      * decode_chunk_len 32); with 0.4 s up
+				      * to 40 ms of the turn's end was lost */
 	SSTT_WORDS_MAX = 1024,       /* bytes of one turn's WORDS list     */
 };
 
