@@ -383,18 +383,91 @@ def zipformer2(outdir):
             f.write("%s %d\n" % (tok, i))
 
 
+# --------------------------------------------------------------- Piper
+
+def piper_tokens():
+    """Piper's tokens.txt: one code point per line; pad/bos/eos, space,
+    punctuation, letters and the IPA espeak-ng produces for English."""
+    cps = [ord(c) for c in "_^$ !'(),-.:;?"]
+    cps += list(range(0x61, 0x7B))
+    cps += [0xE6, 0xE7, 0xF0, 0xF8, 0x127, 0x14B, 0x153]
+    cps += list(range(0x250, 0x300))
+    cps += [0x3B2, 0x3B8, 0x3C7, 0x1D7B, 0x2C71]
+    return [chr(c) for c in cps]
+
+
+def piper(outdir, espeak_data=None):
+    """A Piper-style VITS (comment "piper", sherpa's espeak-ng front end):
+    inputs input [1,N], input_lengths [1], scales [3] (noise, length,
+    noise_w), sid [1]; output the same sine as vits(), 2205 samples per
+    token times scales[1].  espeak_data: linked as espeak-ng-data/."""
+    os.makedirs(outdir, exist_ok=True)
+    g = Graph("agentline-piper")
+    x = g.input("input", INT64, [1, "N"])
+    x_length = g.input("input_lengths", INT64, [1])
+    scales = g.input("scales", FLOAT, [3])
+    sid = g.input("sid", INT64, [1])
+
+    n = g.op("Cast", [x_length], to=FLOAT)
+    t = g.op("Mul", [n, g.const(FLOAT, [1], [VITS_SAMPLES_PER_TOKEN])])
+    ls = g.op("Slice", [scales, g.const(INT64, [1], [1]),
+                        g.const(INT64, [1], [2]), g.const(INT64, [1], [0])])
+    t = g.op("Mul", [t, ls])
+    xsum = g.op("ReduceSum", [x], keepdims=0)
+    xsum = g.op("Cast", [xsum], to=FLOAT)
+    xsum = g.op("Mul", [xsum, g.const(FLOAT, [], [0.0])])
+    limit = g.op("Squeeze", [t, g.const(INT64, [1], [0])])
+    limit = g.op("Add", [limit, xsum])
+    idx = g.op("Range", [g.const(FLOAT, [], [0.0]), limit,
+                         g.const(FLOAT, [], [1.0])])
+    f = g.op("Cast", [sid], to=FLOAT)
+    f = g.op("Mul", [f, g.const(FLOAT, [1], [VITS_F_STEP])])
+    f = g.op("Add", [f, g.const(FLOAT, [1], [VITS_F0])])
+    w = g.op("Mul", [f, g.const(FLOAT, [1], [2 * math.pi / VITS_RATE])])
+    ph = g.op("Mul", [idx, w])
+    s = g.op("Sin", [ph])
+    s = g.op("Mul", [s, g.const(FLOAT, [1], [VITS_AMPLITUDE])])
+    g.op("Unsqueeze", [s, g.const(INT64, [3], [0, 1, 2])], out="output")
+    g.output("output", FLOAT, [1, 1, 1, "T"])
+
+    meta = {
+        "model_type": "vits",
+        "comment": "piper",
+        "language": "English",
+        "voice": "en-us",
+        "sample_rate": VITS_RATE,
+        "add_blank": 0,
+        "n_speakers": 1,
+    }
+    write(os.path.join(outdir, "model.onnx"), model(g, meta))
+    with open(os.path.join(outdir, "tokens.txt"), "w",
+              encoding="utf-8") as f:
+        for i, tok in enumerate(piper_tokens()):
+            f.write("%s %d\n" % (tok, i))
+    if espeak_data:
+        link = os.path.join(outdir, "espeak-ng-data")
+        if not os.path.lexists(link):
+            os.symlink(espeak_data, link)
+
+
 def main(argv):
-    if len(argv) != 3 or argv[1] not in ("vits", "zipformer2", "all"):
-        sys.stderr.write("usage: onnx_synth.py vits|zipformer2|all OUTDIR\n")
+    if len(argv) not in (3, 4) or argv[1] not in ("vits", "piper",
+                                                   "zipformer2", "all"):
+        sys.stderr.write("usage: onnx_synth.py vits|piper|zipformer2|all "
+                         "OUTDIR [ESPEAK_NG_DATA]\n")
         return 2
     kind, out = argv[1], argv[2]
+    espeak_data = argv[3] if len(argv) == 4 else None
     if kind == "vits":
         vits(out)
+    elif kind == "piper":
+        piper(out, espeak_data)
     elif kind == "zipformer2":
         zipformer2(out)
     else:
         vits(os.path.join(out, "vits"))
         vits(os.path.join(out, "vits-slow"), slow=VITS_SLOW_MATMULS)
+        piper(os.path.join(out, "piper"), espeak_data)
         zipformer2(os.path.join(out, "zipformer2"))
     return 0
 
