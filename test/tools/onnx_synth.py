@@ -8,9 +8,12 @@ ValueInfoProto, StringStringEntryProto) is encoded by hand.
 
     onnx_synth.py vits OUTDIR        VITS TTS folder (lexicon front end)
     onnx_synth.py zipformer2 OUTDIR  streaming transducer folder
-    onnx_synth.py all OUTDIR         OUTDIR/vits, OUTDIR/vits-slow (the
-                                     same, slower per run) and
-                                     OUTDIR/zipformer2
+    onnx_synth.py piper OUTDIR [ESPEAK_NG_DATA]   Piper voice
+    onnx_synth.py kokoro OUTDIR [ESPEAK_NG_DATA]  Kokoro v0.19-like model
+    onnx_synth.py all OUTDIR [ESPEAK_NG_DATA]     all of them: OUTDIR/vits,
+        OUTDIR/vits-slow (the same, slower per run), OUTDIR/piper,
+        OUTDIR/kokoro, OUTDIR/zipformer2; ESPEAK_NG_DATA is linked as
+        espeak-ng-data/ into the Piper and Kokoro folders
 
 What the models compute (the C tests check exactly this):
 
@@ -450,10 +453,83 @@ def piper(outdir, espeak_data=None):
             os.symlink(espeak_data, link)
 
 
+# -------------------------------------------------------------- Kokoro
+
+KOKORO_RATE = 24000
+KOKORO_PER_TOKEN = 2400            # 0.1 s per token
+KOKORO_SPEAKERS = 2
+KOKORO_STYLE_DIM = (510, 1, 4)     # max tokens, 1, style width
+KOKORO_F0 = 300.0
+KOKORO_F_STEP = 200.0              # per speaker (voices.bin row)
+
+
+def kokoro(outdir, espeak_data=None, version=1):
+    """Kokoro v0.19-like (sherpa's espeak-ng front end): inputs tokens
+    [1,N] (0, ids, 0), style [1,4] (the voices.bin row of the speaker and
+    length), speed [1]; output audio [T], a sine of amplitude 0.5 at
+    style[0] Hz (voices.bin: KOKORO_F0 + KOKORO_F_STEP * speaker),
+    T = N * KOKORO_PER_TOKEN / speed samples at 24 kHz."""
+    os.makedirs(outdir, exist_ok=True)
+    g = Graph("agentline-kokoro")
+    x = g.input("tokens", INT64, [1, "N"])
+    style = g.input("style", FLOAT, [1, KOKORO_STYLE_DIM[2]])
+    speed = g.input("speed", FLOAT, [1])
+
+    n = g.op("Shape", [x])
+    n = g.op("Slice", [n, g.const(INT64, [1], [1]), g.const(INT64, [1], [2]),
+                       g.const(INT64, [1], [0])])
+    n = g.op("Cast", [n], to=FLOAT)
+    t = g.op("Mul", [n, g.const(FLOAT, [1], [KOKORO_PER_TOKEN])])
+    t = g.op("Div", [t, speed])
+    xsum = g.op("ReduceSum", [x], keepdims=0)
+    xsum = g.op("Cast", [xsum], to=FLOAT)
+    xsum = g.op("Mul", [xsum, g.const(FLOAT, [], [0.0])])
+    limit = g.op("Squeeze", [t, g.const(INT64, [1], [0])])
+    limit = g.op("Add", [limit, xsum])
+    idx = g.op("Range", [g.const(FLOAT, [], [0.0]), limit,
+                         g.const(FLOAT, [], [1.0])])
+    f = g.op("Slice", [style, g.const(INT64, [1], [0]),
+                       g.const(INT64, [1], [1]), g.const(INT64, [1], [1])])
+    f = g.op("Reshape", [f, g.const(INT64, [1], [1])])
+    w = g.op("Mul", [f, g.const(FLOAT, [1], [2 * math.pi / KOKORO_RATE])])
+    ph = g.op("Mul", [idx, w])
+    s = g.op("Sin", [ph])
+    g.op("Mul", [s, g.const(FLOAT, [1], [VITS_AMPLITUDE])], out="audio")
+    g.output("audio", FLOAT, ["T"])
+
+    meta = {
+        "model_type": "kokoro",
+        "version": version,
+        "sample_rate": KOKORO_RATE,
+        "n_speakers": KOKORO_SPEAKERS,
+        "has_espeak": 1,
+        "voice": "en-us",
+        "style_dim": ",".join(str(d) for d in KOKORO_STYLE_DIM),
+        "speaker_names": ",".join("s%d" % i
+                                  for i in range(KOKORO_SPEAKERS)),
+    }
+    write(os.path.join(outdir, "model.onnx"), model(g, meta))
+
+    rows, width = KOKORO_STYLE_DIM[0], KOKORO_STYLE_DIM[2]
+    with open(os.path.join(outdir, "voices.bin"), "wb") as f:
+        for spk in range(KOKORO_SPEAKERS):
+            row = [KOKORO_F0 + KOKORO_F_STEP * spk] + [0.0] * (width - 1)
+            f.write(struct.pack("<%df" % width, *row) * rows)
+    with open(os.path.join(outdir, "tokens.txt"), "w",
+              encoding="utf-8") as f:
+        for i, tok in enumerate(piper_tokens()):
+            f.write("%s %d\n" % (tok, i))
+    if espeak_data:
+        link = os.path.join(outdir, "espeak-ng-data")
+        if not os.path.lexists(link):
+            os.symlink(espeak_data, link)
+
+
 def main(argv):
-    if len(argv) not in (3, 4) or argv[1] not in ("vits", "piper",
+    if len(argv) not in (3, 4) or argv[1] not in ("vits", "piper", "kokoro",
                                                    "zipformer2", "all"):
-        sys.stderr.write("usage: onnx_synth.py vits|piper|zipformer2|all "
+        sys.stderr.write("usage: onnx_synth.py "
+                         "vits|piper|kokoro|zipformer2|all "
                          "OUTDIR [ESPEAK_NG_DATA]\n")
         return 2
     kind, out = argv[1], argv[2]
@@ -462,12 +538,15 @@ def main(argv):
         vits(out)
     elif kind == "piper":
         piper(out, espeak_data)
+    elif kind == "kokoro":
+        kokoro(out, espeak_data)
     elif kind == "zipformer2":
         zipformer2(out)
     else:
         vits(os.path.join(out, "vits"))
         vits(os.path.join(out, "vits-slow"), slow=VITS_SLOW_MATMULS)
         piper(os.path.join(out, "piper"), espeak_data)
+        kokoro(os.path.join(out, "kokoro"), espeak_data)
         zipformer2(os.path.join(out, "zipformer2"))
     return 0
 

@@ -733,6 +733,110 @@ int test_sherpa_tts_piper(void)
 }
 
 
+/* Synthesise text; the number of tokens of unit samples at 16 kHz (1600
+ * = 0.1 s at speed 1) it made, its pitch, or -1 if the audio is not a
+ * whole number of tokens. */
+static long synth_tokens(const struct tts_ops *ops, void *st,
+			 const char *text, long unit, struct collect *c,
+			 double *hz)
+{
+	double rms;
+	int peak;
+	long tokens;
+
+	c->n = 0;
+	c->thread = pthread_self();
+	if (ops->synth(st, text, "en", collect_h, c))
+		return -1;
+	pcm_measure(c->pcm, c->n, hz, &rms, &peak);
+	tokens = ((long)c->n + unit / 2) / unit;
+	if (labs((long)c->n - tokens * unit) > 2 ||
+	    fabs(rms - VITS_AMPLITUDE * 32767 / sqrt(2)) > 300) {
+		fprintf(stderr, "  \"%s\": %zu samples, rms %.0f\n", text,
+			c->n, rms);
+		return -1;
+	}
+	return tokens;
+}
+
+
+/*
+ * A Kokoro (v0.19-like, espeak-ng front end) model at 24 kHz: our engine
+ * picks the Kokoro config by voices.bin, the speaker selects the
+ * voices.bin row (the row sets the pitch here: 300 + 200 * speaker Hz),
+ * tts_rate reaches the model's speed input, 24 -> 16 kHz resampling
+ * (2400 samples per token become 1600).
+ */
+int test_sherpa_tts_kokoro(void)
+{
+	const struct tts_ops *ops = tts_find("sherpa");
+	const char *text = "Hello world, this is a test.";
+	struct conf *conf = NULL, *fast = NULL;
+	struct collect c;
+	char dir[64] = "", mdir[128];
+	void *st = NULL, *st2 = NULL;
+	long tokens, tokens2;
+	double hz;
+	int err;
+
+	TEST_ASSERT(ops != NULL);
+	if (!lib_path() || !sherpa_dir_ok(ESPEAK_DATA)) {
+		fprintf(stderr, "  SKIP: sherpa-onnx not in deps/ or no "
+			"%s\n", ESPEAK_DATA);
+		return 0;
+	}
+	memset(&c, 0, sizeof(c));
+	c.pcm = mem_zalloc(PCM_MAX * sizeof(*c.pcm), NULL);
+	TEST_ASSERT(c.pcm != NULL);
+	err = models_make(dir, sizeof(dir));
+	if (err)
+		goto out;
+	re_snprintf(mdir, sizeof(mdir), "%s/kokoro", dir);
+	{
+		const char *kv[] = {"tts", "sherpa", "tts_sherpa_model_dir",
+				    mdir, "tts_sherpa_speaker", "1", NULL};
+		const char *kv2[] = {"tts_rate", "200", NULL};
+
+		err = conf_make(&conf, kv);
+		if (!err)
+			err = conf_make(&fast, kv2);
+	}
+	if (!err)
+		err = ops->init(conf);
+	if (!err)
+		err = ops->alloc(&st, conf);
+	if (!err)
+		err = ops->alloc(&st2, fast);
+	if (err)
+		goto out;
+
+	tokens = synth_tokens(ops, st, text, 1600, &c, &hz);
+	fprintf(stderr, "  kokoro: %ld tokens, %.1f Hz\n", tokens, hz);
+	if (tokens < 10 || tokens > 200 || fabs(hz - 500.0) > 5.0)
+		err = EPROTO;
+	/* twice the speed: half the tokens' length (N * 2400 / 2) */
+	if (!err) {
+		tokens2 = synth_tokens(ops, st2, text, 800, &c, &hz);
+		if (tokens2 != tokens || fabs(hz - 500.0) > 5.0) {
+			fprintf(stderr, "  kokoro at rate 200: %zu samples "
+				"(want %ld), %.1f Hz\n", c.n, tokens * 800,
+				hz);
+			err = EPROTO;
+		}
+	}
+ out:
+	mem_deref(st2);
+	mem_deref(st);
+	ops->close();
+	mem_deref(fast);
+	mem_deref(conf);
+	models_remove(dir);
+	mem_deref(c.pcm);
+	TEST_ERR(err);
+	return 0;
+}
+
+
 /* ---------------------------------------------------------------- STT */
 
 struct partials {
