@@ -129,26 +129,107 @@ static bool varint_read(FILE *f, uint64_t *v)
 }
 
 
-/* Walk the top-level protobuf fields of an ONNX ModelProto: each must
+/* A varint from the buffer [*p, end). */
+static bool buf_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	*v = 0;
+	for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
+		uint8_t c = *(*p)++;
+
+		*v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return true;
+	}
+	return false;
+}
+
+
+enum { META_PREFIX = 4096 };   /* bytes of one metadata entry looked at */
+
+/* One StringStringEntryProto (key = 1, value = 2), of which the first
+ * n bytes were read into buf.  If its key is key, copy the value to out:
+ * 0, or E2BIG when it does not fit or was not read; ENOENT for another
+ * key or an empty value (sherpa-onnx treats an empty value as
+ * missing). */
+static int meta_entry(const uint8_t *buf, size_t n, const char *key,
+		      char *out, size_t sz)
+{
+	const uint8_t *p = buf, *end = buf + n, *k = NULL, *v = NULL;
+	uint64_t klen = 0, vlen = 0;
+
+	while (p < end) {
+		uint64_t tag, l;
+
+		if (!buf_varint(&p, end, &tag))
+			break;
+		if ((tag & 7) != 2) {
+			size_t skip = (tag & 7) == 1 ? 8 : 4;
+
+			/* not ours: a varint or fixed field, skipped */
+			if ((tag & 7) == 0 && buf_varint(&p, end, &l))
+				continue;
+			if (((tag & 7) == 1 || (tag & 7) == 5) &&
+			    (size_t)(end - p) >= skip) {
+				p += skip;
+				continue;
+			}
+			break;
+		}
+		if (!buf_varint(&p, end, &l))
+			break;
+		if ((tag >> 3) == 1) {
+			k = p;
+			klen = l;
+		}
+		else if ((tag >> 3) == 2) {
+			v = p;
+			vlen = l;
+		}
+		if (l > (uint64_t)(end - p))
+			break;   /* beyond what was read */
+		p += l;
+	}
+
+	if (!k || klen != strlen(key) || klen > (uint64_t)(end - k) ||
+	    memcmp(k, key, klen))
+		return ENOENT;
+	if (!v || !vlen)
+		return ENOENT;
+	if (vlen >= sz || vlen > (uint64_t)(end - v))
+		return E2BIG;
+	memcpy(out, v, vlen);
+	out[vlen] = '\0';
+	return 0;
+}
+
+
+/*
+ * Walk the top-level protobuf fields of an ONNX ModelProto: each must
  * be a known wire type with a field number onnx uses (1..20), and the
  * last must end exactly at the end of the file.  Catches truncated
  * downloads, Git LFS pointers, HTML error pages and random bytes, all
  * of which make onnxruntime throw and the library abort the process.
- * Reads a few bytes per field (the graph is one field). */
-bool sherpa_onnx_file_ok(const char *path)
+ * Reads a few bytes per field (the graph is one field) and, with key,
+ * the metadata entries (field 14): the value of key goes to out.
+ * Returns 0 (valid; key found if asked), ENOENT (valid, no such key),
+ * E2BIG (value too long for out) or EINVAL (not valid).
+ */
+static int onnx_walk(const char *path, const char *key, char *out,
+		     size_t sz)
 {
 	struct stat st;
 	uint64_t pos = 0, size;
 	unsigned nfields = 0;
+	int found = ENOENT;
 	bool ok = false;
 	FILE *f;
 
 	if (!sherpa_file_ok(path) || stat(path, &st))
-		return false;
+		return EINVAL;
 	size = (uint64_t)st.st_size;
 	f = fopen(path, "rb");
 	if (!f)
-		return false;
+		return EINVAL;
 
 	while (pos < size) {
 		uint64_t tag, len;
@@ -177,7 +258,19 @@ bool sherpa_onnx_file_ok(const char *path)
 		case 2:
 			if (!varint_read(f, &len))
 				goto out;
-			if (len > size || fseeko(f, (off_t)len, SEEK_CUR))
+			if (len > size)
+				goto out;
+			if (field == 14 && key && found == ENOENT) {
+				uint8_t buf[META_PREFIX];
+				size_t n = len < sizeof(buf) ? (size_t)len :
+					sizeof(buf);
+
+				if (fread(buf, 1, n, f) != n)
+					goto out;
+				found = meta_entry(buf, n, key, out, sz);
+				len -= n;
+			}
+			if (fseeko(f, (off_t)len, SEEK_CUR))
 				goto out;
 			break;
 
@@ -191,7 +284,40 @@ bool sherpa_onnx_file_ok(const char *path)
 	ok = pos == size && nfields > 0;
  out:
 	fclose(f);
-	return ok;
+	if (!ok)
+		return EINVAL;
+	return key ? found : 0;
+}
+
+
+bool sherpa_onnx_file_ok(const char *path)
+{
+	return onnx_walk(path, NULL, NULL, 0) == 0;
+}
+
+
+int sherpa_onnx_meta(const char *path, const char *key, char *out,
+		     size_t sz)
+{
+	if (!key || !*key || !out || !sz)
+		return EINVAL;
+	out[0] = '\0';
+	return onnx_walk(path, key, out, sz);
+}
+
+
+const char *sherpa_onnx_meta_missing(const char *path,
+				     const char *const *keys)
+{
+	char v[256];
+
+	for (size_t i = 0; keys && keys[i]; i++) {
+		int err = sherpa_onnx_meta(path, keys[i], v, sizeof(v));
+
+		if (err && err != E2BIG)
+			return keys[i];
+	}
+	return NULL;
 }
 
 

@@ -319,6 +319,18 @@ bool sherpa_dir_ok(const char *path);
  * end exactly at its end.  A cheap guard: onnxruntime throws on a
  * malformed model and the library then aborts the process. */
 bool sherpa_onnx_file_ok(const char *path);
+/* The value of a metadata key of an ONNX model (ModelProto
+ * metadata_props), NUL-terminated in out.  ENOENT if the model has no
+ * such key or its value is empty (sherpa-onnx treats both as missing),
+ * E2BIG if the value does not fit in sz, EINVAL if the file is not a
+ * plausible ONNX model.  Any thread. */
+int  sherpa_onnx_meta(const char *path, const char *key, char *out,
+		      size_t sz);
+/* The first of the NULL-terminated keys the model's metadata lacks, or
+ * NULL.  sherpa-onnx exit()s the process (or crashes) on a model without
+ * a key it requires, so the engines check first. */
+const char *sherpa_onnx_meta_missing(const char *path,
+				     const char *const *keys);
 
 /* ------------------------------------------- open vocabulary to mode */
 

@@ -6,8 +6,8 @@
  * decoder*.onnx, joiner*.onnx and tokens.txt, as sherpa-onnx's released
  * streaming models do; where both exist we take the int8 encoder and
  * joiner and the float decoder (the upstream examples' choice).  Every
- * file is checked before the library sees it: bad configs can make it
- * exit() or abort (see engines/sherpa.h).
+ * file is checked before the library sees it, metadata included: bad
+ * configs and models can make it exit() or abort (see engines/sherpa.h).
  *
  * One recognizer per process, created at init (a broken model fails
  * start-up, not the first call); one stream per turn: start() creates
@@ -137,6 +137,81 @@ static bool tokens_ok(const char *path)
 }
 
 
+/* Metadata each streaming transducer type of sherpa-onnx 1.13 reads
+ * without a default (online-<type>-transducer-model.cc): without it the
+ * library exit()s the process; without model_type it crashes. */
+static const struct {
+	const char *type;
+	const char *keys[11];
+} enc_meta[] = {
+	{"zipformer2", {"encoder_dims", "query_head_dims", "value_head_dims",
+			"num_heads", "num_encoder_layers",
+			"cnn_module_kernels", "left_context_len", "T",
+			"decode_chunk_len", NULL}},
+	{"zipformer", {"encoder_dims", "attention_dims", "num_encoder_layers",
+		       "cnn_module_kernels", "left_context_len", "T",
+		       "decode_chunk_len", NULL}},
+	{"conformer", {"num_encoder_layers", "T", "decode_chunk_len",
+		       "left_context", "encoder_dim", "pad_length",
+		       "cnn_module_kernel", NULL}},
+	{"ebranchformer", {"decode_chunk_len", "T", "num_hidden_layers",
+			   "hidden_size", "intermediate_size",
+			   "csgu_kernel_size", "merge_conv_kernel",
+			   "left_context_len", "num_heads", "head_dim", NULL}},
+	{"lstm", {"num_encoder_layers", "T", "decode_chunk_len",
+		  "rnn_hidden_size", "d_model", NULL}},
+};
+
+
+/* Main thread.  The models' metadata as sherpa-onnx requires it. */
+static int meta_check(void)
+{
+	static const char *const dec_keys[] = {
+		"vocab_size", "context_size", NULL
+	};
+	const char *const *keys = NULL;
+	const char *missing;
+	char type[64];
+
+	if (sherpa_onnx_meta(asr.encoder, "model_type", type, sizeof(type))) {
+		log_error(MOD, NULL, "%s: %s has no model_type in its "
+			  "metadata: not a sherpa-onnx transducer export",
+			  key_dir, asr.encoder);
+		return EINVAL;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(enc_meta); i++) {
+		if (!strcmp(type, enc_meta[i].type))
+			keys = enc_meta[i].keys;
+	}
+	if (!keys) {
+		log_error(MOD, NULL, "%s: %s is a \"%s\" model; sherpa-onnx "
+			  "streams zipformer2, zipformer, conformer, "
+			  "ebranchformer and lstm transducers", key_dir,
+			  asr.encoder, type);
+		return EINVAL;
+	}
+
+	missing = sherpa_onnx_meta_missing(asr.encoder, keys);
+	if (missing) {
+		bool offline = !strcmp(missing, "T") ||
+			!strcmp(missing, "decode_chunk_len");
+
+		log_error(MOD, NULL, "%s: %s lacks \"%s\" in its metadata%s",
+			  key_dir, asr.encoder, missing, offline ?
+			  ": a non-streaming model? stt = sherpa needs a "
+			  "streaming one (sherpa-onnx-streaming-*)" : "");
+		return EINVAL;
+	}
+	missing = sherpa_onnx_meta_missing(asr.decoder, dec_keys);
+	if (missing) {
+		log_error(MOD, NULL, "%s: %s lacks \"%s\" in its metadata",
+			  key_dir, asr.decoder, missing);
+		return EINVAL;
+	}
+	return 0;
+}
+
+
 /* Main thread.  Fills asr.* paths from the folder, naming the key in
  * every message. */
 static int folder_scan(const char *dir)
@@ -194,7 +269,7 @@ static int folder_scan(const char *dir)
 			  "(lines of \"<token> <id>\")", key_dir, dir);
 		return ENOENT;
 	}
-	return 0;
+	return meta_check();
 }
 
 

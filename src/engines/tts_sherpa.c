@@ -9,7 +9,8 @@
  *   vits    the model *.onnx, tokens.txt, and espeak-ng-data/ (Piper)
  *           or lexicon.txt
  * tts_sherpa_kind = auto picks kokoro when voices.bin is present.  Every
- * file is checked before the library sees it (bad configs can exit()).
+ * file is checked before the library sees it, the model's metadata and
+ * the size of voices.bin included (bad ones make the library exit()).
  *
  * One engine per process, created at init (a broken model fails
  * start-up); tts_sherpa_speaker is checked against its speaker count.
@@ -28,7 +29,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <re.h>
 #include "core/conf.h"
 #include "core/log.h"
@@ -180,6 +184,71 @@ static bool espeak_data_ok(const char *dir)
 }
 
 
+/* Main thread.  The model's metadata as sherpa-onnx requires it: a
+ * missing key, a voices.bin of the wrong size or a multi-lingual Kokoro
+ * without lexicon make the library exit() the process. */
+static int meta_check(void)
+{
+	static const char *const vits_keys[] = {
+		"sample_rate", "n_speakers", "language", "comment", NULL
+	};
+	static const char *const kokoro_keys[] = {
+		"sample_rate", "n_speakers", "has_espeak", "style_dim", NULL
+	};
+	const char *missing;
+	char v[64];
+	unsigned d0, d1, d2;
+	int speakers;
+	uint64_t want;
+	struct stat st;
+
+	missing = sherpa_onnx_meta_missing(eng.model, eng.kind == KIND_KOKORO ?
+					   kokoro_keys : vits_keys);
+	if (missing) {
+		log_error(MOD, NULL, "%s: %s lacks \"%s\" in its metadata: "
+			  "not a sherpa-onnx %s model", key_dir, eng.model,
+			  missing, eng.kind == KIND_KOKORO ? "Kokoro" :
+			  "VITS/Piper");
+		return EINVAL;
+	}
+	if (eng.kind != KIND_KOKORO)
+		return 0;
+
+	/* voices.bin: n_speakers x style_dim[0] x style_dim[2] floats */
+	(void)sherpa_onnx_meta(eng.model, "n_speakers", v, sizeof(v));
+	speakers = atoi(v);
+	(void)sherpa_onnx_meta(eng.model, "style_dim", v, sizeof(v));
+	if (sscanf(v, "%u,%u,%u", &d0, &d1, &d2) != 3 || d1 != 1 ||
+	    speakers < 1) {
+		log_error(MOD, NULL, "%s: %s has style_dim \"%s\" and "
+			  "n_speakers %d; sherpa-onnx wants 3 numbers, the "
+			  "second 1, and speakers", key_dir, eng.model, v,
+			  speakers);
+		return EINVAL;
+	}
+	want = (uint64_t)speakers * d0 * d2 * sizeof(float);
+	memset(&st, 0, sizeof(st));
+	if (stat(eng.voices, &st) || (uint64_t)st.st_size != want) {
+		log_error(MOD, NULL, "%s: %s has %lld bytes, %s expects %llu "
+			  "(%d speakers x %u x %u floats): voices.bin of "
+			  "another model?", key_dir, eng.voices,
+			  (long long)st.st_size, eng.model,
+			  (unsigned long long)want, speakers, d0, d2);
+		return EINVAL;
+	}
+
+	/* version >= 2: multi-lingual, needs its lexicon files */
+	if (!sherpa_onnx_meta(eng.model, "version", v, sizeof(v)) &&
+	    atoi(v) >= 2 && !eng.lexicon[0]) {
+		log_error(MOD, NULL, "%s: %s is a multi-lingual Kokoro "
+			  "(version %s) and the folder has no lexicon*.txt",
+			  key_dir, eng.model, v);
+		return ENOENT;
+	}
+	return 0;
+}
+
+
 /* Main thread.  Fills eng.* from the folder, naming the key in every
  * message. */
 static int folder_scan(const char *dir, const char *kind)
@@ -256,7 +325,7 @@ static int folder_scan(const char *dir, const char *kind)
 			  key_dir, dir);
 		return ENOENT;
 	}
-	return 0;
+	return meta_check();
 }
 
 

@@ -10,10 +10,15 @@ ValueInfoProto, StringStringEntryProto) is encoded by hand.
     onnx_synth.py zipformer2 OUTDIR  streaming transducer folder
     onnx_synth.py piper OUTDIR [ESPEAK_NG_DATA]   Piper voice
     onnx_synth.py kokoro OUTDIR [ESPEAK_NG_DATA]  Kokoro v0.19-like model
+    onnx_synth.py kokoro-v2 OUTDIR [...]  the same marked version 2
+        (multi-lingual: sherpa-onnx then wants lexicon files)
     onnx_synth.py all OUTDIR [ESPEAK_NG_DATA]     all of them: OUTDIR/vits,
         OUTDIR/vits-slow (the same, slower per run), OUTDIR/piper,
         OUTDIR/kokoro, OUTDIR/zipformer2; ESPEAK_NG_DATA is linked as
         espeak-ng-data/ into the Piper and Kokoro folders
+    --drop-meta PART:KEY (before the kind, repeatable) leaves a metadata
+        key out of a model (PART: vits piper kokoro encoder decoder
+        joiner), making models sherpa-onnx refuses by exiting
 
 What the models compute (the C tests check exactly this):
 
@@ -165,7 +170,13 @@ class Graph:
         return msg
 
 
-def model(graph, meta, opset=17):
+# (part, key) pairs of metadata to leave out (--drop-meta part:key), to
+# make models sherpa-onnx would refuse by exiting the process
+DROP_META = set()
+
+
+def model(graph, meta, part, opset=17):
+    meta = {k: v for k, v in meta.items() if (part, k) not in DROP_META}
     msg = f_int(1, 8)                                    # ir_version
     msg += f_bytes(2, "agentline-onnx-synth")           # producer_name
     msg += f_bytes(7, graph.encode())                   # graph
@@ -257,7 +268,7 @@ def vits(outdir, slow=0):
         "n_speakers": VITS_SPEAKERS,
         "punctuation": ". , ! ?",
     }
-    write(os.path.join(outdir, "model.onnx"), model(g, meta))
+    write(os.path.join(outdir, "model.onnx"), model(g, meta, "vits"))
 
     with open(os.path.join(outdir, "tokens.txt"), "w") as f:
         for i, tok in enumerate(VITS_TOKENS):
@@ -338,7 +349,8 @@ def zipformer2(outdir):
             "model_author": "agentline test", "comment": "agentline test",
             "T": STT_T, "decode_chunk_len": STT_CHUNK}
     meta.update({k: str(v) for k, v in dims.items()})
-    write(os.path.join(outdir, "encoder-epoch-99-avg-1.onnx"), model(g, meta))
+    write(os.path.join(outdir, "encoder-epoch-99-avg-1.onnx"),
+          model(g, meta, "encoder"))
 
     # decoder: last context token -> [onehot(next_low), onehot(next_high)]
     table = [[0.0] * (2 * V) for _ in range(V)]
@@ -356,7 +368,8 @@ def zipformer2(outdir):
     g.output("decoder_out", FLOAT, ["N", 2 * V])
     meta = {"model_type": "zipformer2", "vocab_size": V,
             "context_size": STT_CONTEXT}
-    write(os.path.join(outdir, "decoder-epoch-99-avg-1.onnx"), model(g, meta))
+    write(os.path.join(outdir, "decoder-epoch-99-avg-1.onnx"),
+          model(g, meta, "decoder"))
 
     # joiner: low-pitch speech -> LOW row, high-pitch -> HIGH row, blank
     # has a bias of 0.5 (wins when the chosen row is blank or no speech)
@@ -378,7 +391,8 @@ def zipformer2(outdir):
     g.op("Add", [s, bias], out="logit")
     g.output("logit", FLOAT, ["N", V])
     meta = {"model_type": "zipformer2", "joiner_dim": 2 * V}
-    write(os.path.join(outdir, "joiner-epoch-99-avg-1.onnx"), model(g, meta))
+    write(os.path.join(outdir, "joiner-epoch-99-avg-1.onnx"),
+          model(g, meta, "joiner"))
 
     with open(os.path.join(outdir, "tokens.txt"), "w",
               encoding="utf-8") as f:
@@ -442,7 +456,7 @@ def piper(outdir, espeak_data=None):
         "add_blank": 0,
         "n_speakers": 1,
     }
-    write(os.path.join(outdir, "model.onnx"), model(g, meta))
+    write(os.path.join(outdir, "model.onnx"), model(g, meta, "piper"))
     with open(os.path.join(outdir, "tokens.txt"), "w",
               encoding="utf-8") as f:
         for i, tok in enumerate(piper_tokens()):
@@ -508,7 +522,7 @@ def kokoro(outdir, espeak_data=None, version=1):
         "speaker_names": ",".join("s%d" % i
                                   for i in range(KOKORO_SPEAKERS)),
     }
-    write(os.path.join(outdir, "model.onnx"), model(g, meta))
+    write(os.path.join(outdir, "model.onnx"), model(g, meta, "kokoro"))
 
     rows, width = KOKORO_STYLE_DIM[0], KOKORO_STYLE_DIM[2]
     with open(os.path.join(outdir, "voices.bin"), "wb") as f:
@@ -526,20 +540,29 @@ def kokoro(outdir, espeak_data=None, version=1):
 
 
 def main(argv):
-    if len(argv) not in (3, 4) or argv[1] not in ("vits", "piper", "kokoro",
-                                                   "zipformer2", "all"):
-        sys.stderr.write("usage: onnx_synth.py "
-                         "vits|piper|kokoro|zipformer2|all "
-                         "OUTDIR [ESPEAK_NG_DATA]\n")
+    args = argv[1:]
+    while len(args) >= 2 and args[0] == "--drop-meta":
+        part, _, key = args[1].partition(":")
+        DROP_META.add((part, key))
+        args = args[2:]
+    kinds = ("vits", "piper", "kokoro", "kokoro-v2", "zipformer2", "all")
+    if len(args) not in (2, 3) or args[0] not in kinds:
+        sys.stderr.write("usage: onnx_synth.py [--drop-meta PART:KEY]... "
+                         "vits|piper|kokoro|kokoro-v2|zipformer2|all "
+                         "OUTDIR [ESPEAK_NG_DATA]\n"
+                         "  PART: vits piper kokoro encoder decoder "
+                         "joiner\n")
         return 2
-    kind, out = argv[1], argv[2]
-    espeak_data = argv[3] if len(argv) == 4 else None
+    kind, out = args[0], args[1]
+    espeak_data = args[2] if len(args) == 3 else None
     if kind == "vits":
         vits(out)
     elif kind == "piper":
         piper(out, espeak_data)
     elif kind == "kokoro":
         kokoro(out, espeak_data)
+    elif kind == "kokoro-v2":
+        kokoro(out, espeak_data, version=2)
     elif kind == "zipformer2":
         zipformer2(out)
     else:

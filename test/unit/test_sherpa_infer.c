@@ -95,29 +95,43 @@ static void models_remove(const char *dir)
 }
 
 
+/* Run the generator with args (shell words, quoted by the caller). */
+static int synth_run(const char *args)
+{
+	char cmd[1024];
+	int r;
+
+	re_snprintf(cmd, sizeof(cmd), "python3 '%s/../tools/onnx_synth.py' "
+		    "%s", test_datadir, args);
+	r = system(cmd);
+	if (r) {
+		fprintf(stderr, "  %s: exit %d\n", cmd, r);
+		return EIO;
+	}
+	return 0;
+}
+
+
 /* Generate the models into a new folder under the working directory
  * (the build tree under ctest). */
 static int models_make(char *dir, size_t sz)
 {
-	char cmd[1024];
-	int r;
+	char args[512];
+	int err;
 
 	str_ncpy(dir, "sherpa-models-XXXXXX", sz);
 	if (!mkdtemp(dir)) {
 		dir[0] = '\0';
 		return errno;
 	}
-	re_snprintf(cmd, sizeof(cmd), "python3 '%s/../tools/onnx_synth.py' "
-		    "all '%s' %s", test_datadir, dir,
+	re_snprintf(args, sizeof(args), "all '%s' %s", dir,
 		    sherpa_dir_ok(ESPEAK_DATA) ? ESPEAK_DATA : "");
-	r = system(cmd);
-	if (r) {
-		fprintf(stderr, "  %s: exit %d\n", cmd, r);
+	err = synth_run(args);
+	if (err) {
 		models_remove(dir);
 		dir[0] = '\0';
-		return EIO;
 	}
-	return 0;
+	return err;
 }
 
 
@@ -1230,6 +1244,213 @@ int test_sherpa_stt_threads(void)
 		mem_deref(w[i].st);
 	ops->close();
 	mem_deref(conf);
+	models_remove(dir);
+	TEST_ERR(err);
+	return 0;
+}
+
+
+/* ------------------------------------------------ metadata guards */
+
+/* init of stt or tts (one of them) with key = dir; 0 when it failed with
+ * want_err and the log said each of the NULL-terminated phrases. */
+static int init_refused(const struct stt_ops *stt, const struct tts_ops *tts,
+			const char *dir, int want_err,
+			const char *const *phrases)
+{
+	const char *kv[] = {stt ? "stt_sherpa_model_dir" :
+			    "tts_sherpa_model_dir", dir, NULL};
+	struct conf *conf = NULL;
+	char tmp[64], out[4096] = "";
+	int fd, err;
+	bool said = true;
+
+	TEST_ERR(conf_make(&conf, kv));
+	str_ncpy(tmp, "/tmp/agentline-sherpa-XXXXXX", sizeof(tmp));
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		mem_deref(conf);
+		return errno;
+	}
+	log_set_fd(fd);
+	err = stt ? stt->init(conf) : tts->init(conf);
+	log_set_fd(2);
+	if (lseek(fd, 0, SEEK_SET) == 0) {
+		ssize_t n = read(fd, out, sizeof(out) - 1);
+
+		out[n > 0 ? n : 0] = '\0';
+	}
+	close(fd);
+	unlink(tmp);
+	if (!err) {
+		if (stt)
+			stt->close();
+		else
+			tts->close();
+	}
+	mem_deref(conf);
+
+	for (size_t i = 0; phrases[i]; i++)
+		said = said && strstr(out, phrases[i]);
+	if (err != want_err || !said) {
+		fprintf(stderr, "  %s: err %d (want %d), log: %s", dir, err,
+			want_err, out);
+		return EPROTO;
+	}
+	return 0;
+}
+
+
+#define PHRASES(...) (const char *const[]){__VA_ARGS__, NULL}
+
+/* The metadata reader on 600 damaged copies of a model (bytes changed,
+ * cut short): no crash, no read out of bounds (ASan), and an answer
+ * that is one of its documented ones. */
+static int meta_mutate(const char *model)
+{
+	uint8_t *orig = NULL, *buf = NULL;
+	char copy[160], val[16];
+	uint32_t rnd = 12345;
+	long n;
+	FILE *f;
+	int err = 0;
+
+	f = fopen(model, "rb");
+	if (!f)
+		return errno;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	orig = mem_alloc((size_t)n, NULL);
+	buf = mem_alloc((size_t)n, NULL);
+	if (!orig || !buf || fread(orig, 1, (size_t)n, f) != (size_t)n)
+		err = ENOMEM;
+	fclose(f);
+	re_snprintf(copy, sizeof(copy), "/tmp/agentline-sherpa-%d.onnx",
+		    (int)getpid());
+
+	for (int i = 0; !err && i < 600; i++) {
+		size_t len = (size_t)n;
+		int r;
+
+		memcpy(buf, orig, len);
+		for (int k = 0; k < 1 + i % 4; k++) {
+			rnd = rnd * 1103515245 + 12345;
+			buf[(rnd >> 8) % len] = (uint8_t)(rnd >> 24);
+		}
+		if (i % 3 == 0)
+			len = (rnd >> 4) % len;
+		f = fopen(copy, "wb");
+		if (!f) {
+			err = errno;
+			break;
+		}
+		fwrite(buf, 1, len, f);
+		fclose(f);
+		r = sherpa_onnx_meta(copy, i % 2 ? "T" : "model_type", val,
+				     sizeof(val));
+		if (r && r != ENOENT && r != EINVAL && r != E2BIG)
+			err = EPROTO;
+		if (!r && strlen(val) >= sizeof(val))
+			err = EPROTO;
+		(void)sherpa_onnx_file_ok(copy);
+	}
+	unlink(copy);
+	mem_deref(buf);
+	mem_deref(orig);
+	return err;
+}
+
+/*
+ * Models sherpa-onnx would refuse by exiting the process (a required
+ * metadata key missing, a voices.bin of the wrong size, a multi-lingual
+ * Kokoro without lexicon) or by crashing (no model_type) are refused at
+ * init with a message naming the setting, the file and the key.  The
+ * metadata reader itself on the generated models.
+ */
+int test_sherpa_meta_guard(void)
+{
+	static const struct {
+		const char *args;       /* generator arguments */
+		const char *sub;        /* folder made */
+		bool stt;
+		int err;
+		const char *say1, *say2;
+	} v[] = {
+		{"--drop-meta encoder:T zipformer2", "z-t", true, EINVAL,
+		 "lacks \"T\"", "non-streaming"},
+		{"--drop-meta encoder:model_type zipformer2", "z-type", true,
+		 EINVAL, "no model_type", "encoder-epoch-99-avg-1.onnx"},
+		{"--drop-meta encoder:cnn_module_kernels zipformer2", "z-cnn",
+		 true, EINVAL, "lacks \"cnn_module_kernels\"", "encoder"},
+		{"--drop-meta decoder:context_size zipformer2", "z-ctx", true,
+		 EINVAL, "lacks \"context_size\"", "decoder-epoch"},
+		{"--drop-meta vits:language vits", "v-lang", false, EINVAL,
+		 "lacks \"language\"", "VITS/Piper"},
+		{"--drop-meta kokoro:style_dim kokoro", "k-style", false,
+		 EINVAL, "lacks \"style_dim\"", "Kokoro"},
+		{"kokoro-v2", "k-v2", false, ENOENT, "multi-lingual Kokoro",
+		 "no lexicon"},
+	};
+	const struct stt_ops *stt = stt_find("sherpa");
+	const struct tts_ops *tts = tts_find("sherpa");
+	char dir[64] = "", sub[128], args[512], val[64];
+	int err = 0;
+
+	TEST_ASSERT(stt && tts);
+	if (!lib_path() || !sherpa_dir_ok(ESPEAK_DATA)) {
+		fprintf(stderr, "  SKIP: sherpa-onnx not in deps/ or no "
+			"%s\n", ESPEAK_DATA);
+		return 0;
+	}
+	err = models_make(dir, sizeof(dir));
+	if (err)
+		goto out;
+
+	/* the reader: values, absent keys, a value too long for out */
+	re_snprintf(sub, sizeof(sub), "%s/zipformer2/encoder-epoch-99-avg-1"
+		    ".onnx", dir);
+	if (sherpa_onnx_meta(sub, "T", val, sizeof(val)) ||
+	    strcmp(val, "45") ||
+	    sherpa_onnx_meta(sub, "model_type", val, sizeof(val)) ||
+	    strcmp(val, "zipformer2") ||
+	    sherpa_onnx_meta(sub, "no_such_key", val, sizeof(val)) != ENOENT ||
+	    sherpa_onnx_meta(sub, "model_type", val, 4) != E2BIG ||
+	    sherpa_onnx_meta("/nonexistent.onnx", "T", val, sizeof(val)) !=
+	    EINVAL) {
+		fprintf(stderr, "  metadata reader: \"%s\"\n", val);
+		err = EPROTO;
+		goto out;
+	}
+
+	err = meta_mutate(sub);
+	if (err)
+		goto out;
+
+	for (size_t i = 0; !err && i < ARRAY_SIZE(v); i++) {
+		re_snprintf(sub, sizeof(sub), "%s/%s", dir, v[i].sub);
+		re_snprintf(args, sizeof(args), "%s '%s' %s", v[i].args, sub,
+			    ESPEAK_DATA);
+		err = synth_run(args);
+		if (!err)
+			err = init_refused(v[i].stt ? stt : NULL,
+					   v[i].stt ? NULL : tts, sub,
+					   v[i].err,
+					   PHRASES(v[i].say1, v[i].say2));
+	}
+
+	/* a voices.bin of another model (size) */
+	if (!err) {
+		re_snprintf(sub, sizeof(sub), "%s/kokoro/voices.bin", dir);
+		err = truncate(sub, 4096) ? errno : 0;
+	}
+	if (!err) {
+		re_snprintf(sub, sizeof(sub), "%s/kokoro", dir);
+		err = init_refused(NULL, tts, sub, EINVAL,
+				   PHRASES("has 4096 bytes", "expects 16320",
+					   "voices.bin of another model"));
+	}
+ out:
 	models_remove(dir);
 	TEST_ERR(err);
 	return 0;
