@@ -8,7 +8,7 @@ ValueInfoProto, StringStringEntryProto) is encoded by hand.
 
     onnx_synth.py vits OUTDIR        VITS TTS folder (lexicon front end)
     onnx_synth.py zipformer2 OUTDIR  streaming transducer folder
-    onnx_synth.py piper OUTDIR [ESPEAK_NG_DATA]   Piper voice
+    onnx_synth.py piper OUTDIR [ESPEAK_NG_DATA]   Piper voice (espeak-ng)
     onnx_synth.py kokoro OUTDIR [ESPEAK_NG_DATA]  Kokoro v0.19-like model
     onnx_synth.py kokoro-v2 OUTDIR [...]  the same marked version 2
         (multi-lingual: sherpa-onnx then wants lexicon files)
@@ -20,7 +20,8 @@ ValueInfoProto, StringStringEntryProto) is encoded by hand.
         key out of a model (PART: vits piper kokoro encoder decoder
         joiner), making models sherpa-onnx refuses by exiting
 
-What the models compute (the C tests check exactly this):
+What the models compute (test/unit/test_sherpa_infer.c checks exactly
+this; Piper and Kokoro are described at their functions):
 
 VITS (sherpa-onnx/csrc/offline-tts-vits-model.cc, RunVits): inputs x
 [1,N] int64, x_length [1], noise_scale [1], length_scale [1],
@@ -39,9 +40,9 @@ speech and the loudest mel bin is in the upper half (>= 40, ~1.9 kHz).
 sherpa-onnx computes the 80-bin fbank on samples in [-1, 1]: silence
 gives the floor (about -15.9), a 400 Hz tone at -20 dBFS just above 0
 (measured; 10 dB is 2.3), so the threshold of -5 puts the edge between
--45 and -50 dBFS (measured); -20 dBFS is
-speech, -70 dBFS is not, and a feed scaling 16-bit samples wrongly by
-2^15 either way lands on the wrong side.
+-45 and -50 dBFS (measured); -20 dBFS is speech, -70 dBFS is not, and a
+feed scaling 16-bit samples wrongly by 2^15 either way lands on the
+wrong side.
 The decoder maps the last token to two one-hot rows, the next token of
 chain LOW and of chain HIGH; the joiner picks the LOW row on a low-pitch
 speech frame, the HIGH row on a high-pitch one, blank otherwise.  Greedy

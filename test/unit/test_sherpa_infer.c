@@ -6,21 +6,27 @@
  *                      metadata sherpa-onnx requires, whose output is
  *                      known exactly (see the generator's header).
  *
- * TTS (VITS, lexicon front end): y is a sine of amplitude 0.5 at
- * 440 + 220 * sid Hz, 2205 samples (0.1 s at 22.05 kHz) per token times
- * length_scale (1 / speed).  The tests check what our engine makes of it:
- * length and pitch after resampling to 16 kHz, the speaker id and speed
- * reaching the model, one chunk per sentence, stopping from the handler.
+ * TTS (VITS with lexicon, Piper, Kokoro): the audio is a sine of
+ * amplitude 0.5 whose pitch comes from the speaker id (VITS, Piper) or
+ * the speaker's voices.bin row (Kokoro), 0.1 s per token times
+ * length_scale (1 / speed).  The tests check what our engine makes of
+ * it: length and pitch after resampling to 16 kHz, the speaker id and
+ * speed reaching the model, stopping from the handler, the speaker
+ * count, sessions on two threads.
  *
  * STT (streaming zipformer2 transducer): one output frame per 32-frame
  * chunk; a loud low tone emits HELLO, WORLD (one token per chunk), a loud
  * high tone YES, ONE, TWO, silence or a quiet tone nothing.  The tests
  * check start/feed/finish, partial results, the turn-mode mapping,
- * cancel, sessions on two threads sharing the recognizer, and that feed
- * scales 16-bit samples as the library expects.
+ * cancel, the end of a turn, sessions on two threads sharing the
+ * recognizer, and that feed scales 16-bit samples as the library expects.
+ *
+ * Models lacking metadata sherpa-onnx requires (it would exit or crash)
+ * must be refused at init.
  *
  * Needs deps/sherpa-onnx (scripts/setup.sh) and python3; skips when the
- * library is missing.
+ * library is missing (Piper, Kokoro and the metadata guards also without
+ * Debian's espeak-ng-data).
  */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
@@ -53,9 +59,10 @@ enum {
 #define VITS_F_STEP 220.0
 #define VITS_AMPLITUDE 0.5
 #define LOW_HZ 400.0
-/* Debian's espeak-ng-data (libespeak-ng1 depends on it), for Piper */
-#define ESPEAK_DATA "/usr/lib/x86_64-linux-gnu/espeak-ng-data"
 #define HIGH_HZ 3000.0
+/* Debian's espeak-ng-data (libespeak-ng1 depends on it), for Piper and
+ * Kokoro */
+#define ESPEAK_DATA "/usr/lib/x86_64-linux-gnu/espeak-ng-data"
 
 
 /* LeakSanitizer (ASan builds) reads this at exit.  sherpa-onnx 1.13.8's
@@ -247,9 +254,10 @@ static int synth_check(const struct tts_ops *ops, void *st, const char *text,
 
 
 /*
- * Synthesis through tts_sherpa with the generated VITS model: audio length
- * and pitch after resampling 22.05 -> 16 kHz, speaker id and speed passed
- * to the model, sentences, stopping from the handler, speaker count.
+ * Synthesis through tts_sherpa with the generated VITS model (lexicon
+ * front end): audio length and pitch after resampling 22.05 -> 16 kHz,
+ * speaker id and speed passed to the model, several sentences, text the
+ * front end cannot convert, blank text.
  */
 int test_sherpa_tts_synth(void)
 {
@@ -298,7 +306,7 @@ int test_sherpa_tts_synth(void)
 	err = synth_check(ops, st, "hello world", 11, 1.0, 1, &c);
 	if (err)
 		goto out;
-	/* upper case and OOV words are the front end's business */
+	/* case does not matter to the front end */
 	if (!err)
 		err = synth_check(ops, st, "Hello WORLD", 11, 1.0, 1, &c);
 	/* tts_rate 200: length_scale 1/2 */
@@ -307,8 +315,9 @@ int test_sherpa_tts_synth(void)
 	if (!err)
 		err = synth_check(ops, st2, "hello world", 11, 0.5, 1, &c);
 
-	/* a sentence per chunk: "hello. world." is h e l l o ' ' . ' ' and
-	 * w o r l d ' ' . ' ' (punctuation is a token of this model) */
+	/* two sentences (two chunks from the library): "hello. world." is
+	 * h e l l o ' ' . ' ' and w o r l d ' ' . ' ' (punctuation is a
+	 * token of this model) */
 	if (!err)
 		err = synth_check(ops, st, "hello. world.", 16, 1.0, 1, &c);
 
