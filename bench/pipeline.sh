@@ -31,6 +31,9 @@
 #   CAP_STEPS="5 10 15 20 25 30"  CAP_WORKERS="2 4"  CAP_WINDOW=20 (s)
 #   CAP_RAMP=5 (calls/s)  CAP_PERF_STEPS="20 30" (perf on the first
 #   CAP_WORKERS value at these steps, after the window; empty = none)
+#   CAP_SETTLE=0 (s between "all calls up" and the CPU window: 0 takes
+#   the calls' start-up, recogniser construction included, into the
+#   window; 40 or more measures talking calls in their steady state)
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,6 +52,7 @@ CAP_STEPS=${CAP_STEPS:-"5 10 15 20 25 30"}
 CAP_WORKERS=${CAP_WORKERS:-"2 4"}
 CAP_WINDOW=${CAP_WINDOW:-20}
 CAP_RAMP=${CAP_RAMP:-5}
+CAP_SETTLE=${CAP_SETTLE:-0}
 CAP_PERF_STEPS=${CAP_PERF_STEPS-"20 30"}
 HANGOVER=700                       # vad_hangover_ms default (not changed)
 
@@ -260,7 +264,7 @@ bench_cap()
 			fi
 			extra=0
 			[ -n "$prof" ] && extra=6
-			hold=$(( (ramp + 3 + CAP_WINDOW + extra + 2) * 1000 ))
+			hold=$(( (ramp + 3 + CAP_SETTLE + CAP_WINDOW + extra + 2) * 1000 ))
 			start_al "$tag" workers=$w
 			sleep 1
 			idle=$(rss_kb "$AL_PID")
@@ -272,7 +276,7 @@ bench_cap()
 				up=$(sipp_current "$OUT/$tag/sipp.csv")
 				[ "${up:-0}" -ge "$n" ] && break
 			done
-			sleep 2
+			sleep $((2 + CAP_SETTLE))
 			up=$(sipp_current "$OUT/$tag/sipp.csv")
 			a0=$(cpu_ns "$AL_PID"); u0=$(cpu_ns "$SIPP_PID"); t0=$(now)
 			sleep "$CAP_WINDOW"
@@ -318,7 +322,7 @@ bench_cap()
 				exit=$AL_RC cpu_pct="$(pct "$a0" "$a1" "$t0" "$t1")" \
 				uac_cpu_pct="$(pct "$u0" "$u1" "$t0" "$t1")" \
 				rss_idle_kb=$idle rss_kb=$rss expected_turns=$exp \
-				loop_s=20 hold_s=$((hold / 1000)) \
+				loop_s=20 hold_s=$((hold / 1000)) settle_s=$CAP_SETTLE \
 				perf="\"${prof}\"" \
 				vad="\"$(vad_of "$OUT/$tag/agentline.log")\"" >>"$RES"
 			tail -1 "$RES" | $PY -c 'import json,sys; r=json.load(sys.stdin)

@@ -9,7 +9,7 @@
 # time spent decoding (less sensitive to a busy machine than wall time).
 # Results: docs/benchmarks.md "pocketsphinx search effort".
 #
-# Knobs (environment): ROUNDS=3  BENCH_OUT=DIR
+# Knobs (environment): ROUNDS=3  BENCH_OUT=DIR  PS_CONFIGS (see CONFIGS below)
 #   MODEL=/usr/share/pocketsphinx/model/en-us
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,6 +50,8 @@ for v in slt rms awb kal; do
 done
 FILES=$(cut -f1 "$OUT/ref.tsv")
 
+# PS_CONFIGS (one "name|arguments" per line) replaces the list below;
+# "pocketsphinx defaults" is always measured as the reference.
 CONFIGS=(
 	"pocketsphinx defaults|"
 	"agentline default|-maxhmmpf 8000 -fwdflat no"
@@ -58,6 +60,12 @@ CONFIGS=(
 	"-maxhmmpf 5000 -fwdflat no|-maxhmmpf 5000 -fwdflat no"
 	"-maxhmmpf 3000 -fwdflat no|-maxhmmpf 3000 -fwdflat no"
 )
+if [ -n "${PS_CONFIGS:-}" ]; then
+	CONFIGS=("pocketsphinx defaults|")
+	while IFS= read -r c; do
+		[ -n "$c" ] && CONFIGS+=("$c")
+	done <<< "$PS_CONFIGS"
+fi
 for r in $(seq 1 "$ROUNDS"); do
 	for c in "${CONFIGS[@]}"; do
 		name=${c%%|*}; args=${c#*|}
