@@ -1,13 +1,13 @@
 /*
- * test_sherpa.c  sherpa-onnx streaming STT and offline TTS engines,
- *                tested as far as possible without a model (none can be
- *                obtained here, see docs/internals/sherpa-engines.md):
- *                every declared function resolves in the real library,
- *                our struct layouts match what the library parses (it
- *                prints the config it read when debug = 1 and creation
- *                then fails cleanly for lack of model files), the model
- *                file check, start-up errors naming the setting, and the
- *                mapping of open-vocabulary text onto turn modes.
+ * test_sherpa.c  sherpa-onnx streaming STT and offline TTS engines, the
+ *                parts that need no model: every declared function
+ *                resolves in the real library, our struct layouts match
+ *                what the library parses (it prints the config it read
+ *                when debug = 1 and creation then fails cleanly for lack
+ *                of model files), the model file check, start-up errors
+ *                naming the setting, and the mapping of open-vocabulary
+ *                text onto turn modes.  Recognition and synthesis on
+ *                generated models: test_sherpa_infer.c.
  *
  * Needs deps/sherpa-onnx (scripts/setup.sh); skips what needs it when it
  * is missing.
@@ -505,8 +505,14 @@ int test_sherpa_stt_config(void)
 		err = dir_file(dir, "tokens.txt", "no ids here\n", 12);
 	if (!err)
 		err = init_fails(ops, NULL, conf, ENOENT, key, "tokens.txt");
-	/* complete, but models that only look like ONNX are not loaded
-	 * here: onnxruntime would abort the process on them */
+	/* complete, but the models are bare ONNX headers without metadata:
+	 * refused before the library sees them (it would crash on an
+	 * encoder without model_type; test_sherpa_meta_guard has more) */
+	if (!err)
+		err = dir_file(dir, "tokens.txt", "<blk> 0\n", 8);
+	if (!err)
+		err = init_fails(ops, NULL, conf, EINVAL, key,
+				 "has no model_type in its metadata");
 
 	/* no session without a successful init */
 	if (!err && ops->alloc(&st, conf) != EINVAL)
@@ -584,6 +590,13 @@ int test_sherpa_tts_config(void)
 	if (!err)
 		err = init_fails(NULL, ops, conf, ENOENT, key,
 				 "nor lexicon.txt");
+	/* with a lexicon, the bare model's missing metadata is named (the
+	 * library would exit the process) */
+	if (!err)
+		err = dir_file(dir, "lexicon.txt", "a a\n", 4);
+	if (!err)
+		err = init_fails(NULL, ops, conf, EINVAL, key,
+				 "lacks \"sample_rate\" in its metadata");
 
 	if (!err && ops->alloc(&st, conf) != EINVAL)
 		err = EPROTO;
