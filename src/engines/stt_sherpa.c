@@ -45,9 +45,9 @@ enum {
 	SSTT_BLOCK = 320,            /* samples converted per block        */
 	SSTT_TAIL_MS = 500,          /* silence fed before input finished:
 				      * a chunk is decoded once T frames
-				      * past its start exist (T = 45 for
-				      * decode_chunk_len 32); with 0.4 s up
-				      * to 40 ms of the turn's end was lost */
+				      * past its start exist (T = 45 in
+				      * the test model); with 0.4 s up to
+				      * 40 ms of the turn's end was lost */
 	SSTT_WORDS_MAX = 1024,       /* bytes of one turn's WORDS list     */
 };
 
