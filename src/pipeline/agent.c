@@ -50,6 +50,8 @@ enum {
 	TTS_LEAD_SILENCE = 64,      /* about -54 dBFS                      */
 	ONSET_MIN_MS = 60,          /* energy onset that barges in (full)  */
 	TAIL_MAX_MS = 240,          /* model VAD's tail trusted to energy  */
+	TAIL_FEED_MS = 300,         /* pause heard by STT before it waits  */
+	TAIL_HOLD_FRAMES = 50,      /* pause held back from STT (1 s)      */
 	DTMF_MAX = 32,              /* digits of one keypad turn           */
 	DTMF_GAP_MS = 2000,         /* pause that ends a keypad turn       */
 	UTT_MAX_SAMPLES = 16000 * 30, /* kept audio of one utterance      */
@@ -164,6 +166,8 @@ struct agent {
 	uint64_t last_speech_wall;
 	struct frame *preroll[PREROLL_FRAMES];
 	unsigned preroll_n, preroll_pos;
+	struct frame *tail[TAIL_HOLD_FRAMES];   /* pause not yet fed to STT */
+	unsigned tail_n;
 	/* STT */
 	struct stt_sess *stt;
 	int16_t batch[FRAME_SAMPLES * STT_BATCH_FRAMES];
@@ -1183,6 +1187,43 @@ static void push_down(struct agent *a, struct proc *from, enum frame_type t)
 }
 
 
+/* A pause inside a turn: the recogniser hears its first TAIL_FEED_MS at
+ * once (enough to close the last word); the rest is held back and fed
+ * only if the caller speaks again.  A turn that ends drops it, so the
+ * hangover's silence (700 ms by default, a quarter of a short turn's
+ * audio) is not decoded at the end of every turn. */
+static void tail_release(struct agent *a, struct proc *p)
+{
+	for (unsigned i = 0; i < a->tail_n; i++) {
+		proc_push(p, a->tail[i], FRAME_DOWN);
+		a->tail[i] = mem_deref(a->tail[i]);
+	}
+	a->tail_n = 0;
+}
+
+
+static void tail_drop(struct agent *a)
+{
+	for (unsigned i = 0; i < a->tail_n; i++)
+		a->tail[i] = mem_deref(a->tail[i]);
+	a->tail_n = 0;
+}
+
+
+static void tail_hold(struct agent *a, struct proc *p, struct frame *f)
+{
+	if (a->tail_n == TAIL_HOLD_FRAMES) {
+		/* a pause longer than the buffer: the oldest goes on */
+		proc_push(p, a->tail[0], FRAME_DOWN);
+		mem_deref(a->tail[0]);
+		memmove(a->tail, a->tail + 1,
+			(TAIL_HOLD_FRAMES - 1) * sizeof(a->tail[0]));
+		a->tail_n--;
+	}
+	a->tail[a->tail_n++] = mem_ref(f);
+}
+
+
 static void vad_process(struct proc *p, struct frame *f, enum frame_dir d)
 {
 	struct agent *a = proc_state(p);
@@ -1253,7 +1294,16 @@ static void vad_process(struct proc *p, struct frame *f, enum frame_dir d)
 		return;
 	}
 
-	proc_push(p, f, FRAME_DOWN);
+	if (voiced) {
+		tail_release(a, p);
+		proc_push(p, f, FRAME_DOWN);
+	}
+	else if (a->silence_ms < TAIL_FEED_MS) {
+		proc_push(p, f, FRAME_DOWN);
+	}
+	else {
+		tail_hold(a, p, f);
+	}
 	/* A model VAD (silero) keeps saying "speech" for ~200 ms through the
 	 * soft end of the last word, after the energy has fallen.  The
 	 * hangover counts from the last frame both VADs voiced, but never
@@ -1278,6 +1328,7 @@ static void vad_process(struct proc *p, struct frame *f, enum frame_dir d)
 		return;
 
 	/* the caller finished: end of turn */
+	tail_drop(a);
 	a->in_speech = false;
 	a->speech_ms = 0;
 	push_down(a, p, FRAME_SPEECH_STOP);
@@ -1801,6 +1852,7 @@ static void agent_destructor(void *data)
 	mem_deref(a->pl);
 	for (unsigned i = 0; i < PREROLL_FRAMES; i++)
 		mem_deref(a->preroll[i]);
+	tail_drop(a);
 	mem_deref(a->strand);
 	mem_deref(a->stt);
 	mem_deref(a->tts);
