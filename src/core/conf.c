@@ -337,6 +337,10 @@ const struct conf_opt conf_opts[] = {
 	 "none, or auto (flite when the primary is a network engine)"},
 	{"workers", CONF_INT, "2", 1, 64, NULL, 0, NULL,
 	 "worker threads for speech recognition and synthesis"},
+	{"workers_nice", CONF_INT, "5", 0, 19, NULL, 0, NULL,
+	 "how much nicer (lower CPU priority) the workers run than the "
+	 "media thread: when recognition cannot keep up, replies come "
+	 "late but playing audio does not break up; 0 = same priority"},
 	/* tts engines */
 	{"tts", CONF_STR, "flite", 0, 0, NULL, 0, check_tts,
 	 "speech synthesiser engine"},

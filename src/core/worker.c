@@ -6,6 +6,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <re.h>
 #include "core/log.h"
 #include "core/worker.h"
@@ -44,6 +47,8 @@ static struct {
 	bool quit;
 	struct mqueue *mq;     /* main thread side                        */
 	bool up;
+	int nice;              /* workers' niceness above the main thread */
+	int base_nice;         /* the main thread's, at workers_init      */
 } pool = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.cond = PTHREAD_COND_INITIALIZER,
@@ -75,6 +80,18 @@ static void strand_destructor(void *data)
 static void *worker_main(void *arg)
 {
 	(void)arg;
+
+	/* Linux: a thread's own id sets the niceness of that thread only */
+	if (pool.nice) {
+		int nice = pool.base_nice + pool.nice;
+
+		if (nice > 19)
+			nice = 19;
+		if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
+				nice))
+			log_warn(MOD, NULL, "worker priority not lowered: %m",
+				 errno);
+	}
 
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
@@ -128,6 +145,15 @@ static void mq_handler(int id, void *data, void *arg)
 }
 
 
+int workers_set_nice(int nice)
+{
+	if (nice < 0 || nice > 19)
+		return EINVAL;
+	pool.nice = nice;
+	return 0;
+}
+
+
 int workers_init(unsigned nthreads)
 {
 	int err;
@@ -136,6 +162,11 @@ int workers_init(unsigned nthreads)
 		return 0;
 	if (nthreads < 1 || nthreads > MAX_THREADS)
 		return EINVAL;
+
+	errno = 0;
+	pool.base_nice = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+	if (errno)
+		pool.base_nice = 0;
 
 	list_init(&pool.ready);
 	list_init(&pool.posted);

@@ -20,6 +20,11 @@ typedef int  (work_h)(void *arg);
 /* main thread: apply the result */
 typedef void (work_done_h)(int err, void *arg);
 
+/* Main thread, before workers_init: the worker threads run this much
+ * nicer (0..19) than the thread that starts them, so the main loop -- RTP,
+ * the VAD, playout -- gets the CPU first when inference cannot keep up:
+ * replies come late, but the audio that is playing does not break up. */
+int  workers_set_nice(int nice);
 /* main thread, before any job; nthreads 1..64 */
 int  workers_init(unsigned nthreads);
 /* main thread: waits for running jobs, drops queued ones (done not run) */

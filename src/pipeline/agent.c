@@ -2187,7 +2187,9 @@ int agent_init(const struct conf *conf)
 		}
 	}
 
-	err = workers_init((unsigned)conf_int(conf, "workers"));
+	err = workers_set_nice((int)conf_int(conf, "workers_nice"));
+	if (!err)
+		err = workers_init((unsigned)conf_int(conf, "workers"));
 	if (err)
 		return err;
 #ifdef AGENT_HAVE_TOOLS

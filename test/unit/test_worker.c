@@ -4,8 +4,12 @@
  *                loop did not run again) and one still queued; neither
  *                done handler runs.  A call that ends while its STT
  *                warm-up runs leaves exactly such a job at exit.
+ *                Workers run nicer than the main thread when asked.
  */
+#include <errno.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <re.h>
 #include "core/worker.h"
@@ -75,5 +79,53 @@ int test_worker_close_frees_jobs(void)
 
 	TEST_EQ(dones, 0);
 	TEST_EQ(freed, 3);
+	return 0;
+}
+
+
+static int seen_nice = 1000;
+
+
+static int nice_work(void *arg)
+{
+	int v;
+
+	(void)arg;
+	errno = 0;
+	v = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+	if (errno)
+		v = 999;
+	__atomic_store_n(&seen_nice, v, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+
+int test_worker_nice(void)
+{
+	struct strand *a = NULL;
+	int base, expect;
+
+	errno = 0;
+	base = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+	TEST_EQ(errno, 0);
+	expect = base + 7 > 19 ? 19 : base + 7;
+
+	TEST_EQ(workers_set_nice(20), EINVAL);
+	TEST_EQ(workers_set_nice(-1), EINVAL);
+	TEST_ERR(workers_set_nice(7));
+	TEST_ERR(workers_init(1));
+	TEST_ERR(strand_alloc(&a));
+	TEST_ERR(strand_run(a, nice_work, NULL, NULL));
+	for (int i = 0; i < 200 && __atomic_load_n(&seen_nice,
+				__ATOMIC_SEQ_CST) == 1000; i++)
+		usleep(10 * 1000);
+	workers_close();
+	mem_deref(a);
+	TEST_ERR(workers_set_nice(0));
+
+	TEST_EQ(__atomic_load_n(&seen_nice, __ATOMIC_SEQ_CST), expect);
+	/* the main thread keeps its own priority */
+	errno = 0;
+	TEST_EQ(getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid)), base);
 	return 0;
 }
