@@ -46,6 +46,10 @@ struct vad_ops {
 	void (*reset)(void *st);
 };
 
+/* Silero only: windows the model was run on (the rest were near-silent
+ * and skipped); for tests and benchmarks. */
+unsigned long vad_silero_runs(const void *st);
+
 /* ---------------------------------------------------------------- STT */
 
 /* What the recogniser should listen for in this turn. */

@@ -330,6 +330,63 @@ static bool silero_files(void)
 #endif
 
 
+/* Near-silent windows are not given to the model while no speech is
+ * detected; louder ones are, and speech is still found after silence. */
+static int silero_gate(const struct vad_ops *ops)
+{
+	enum { SECS = 4, N = AUDIO_SRATE * SECS, WIN = 512 };
+	static const double level[3] = {0, -70, -45};
+	unsigned long runs[3];
+	unsigned seed = 11;
+	int16_t *pcm = mem_zalloc(N * sizeof(*pcm), NULL);
+	int16_t *sp = NULL;
+	size_t ns = 0;
+	void *st = NULL;
+	float p = 0, pmax = 0;
+	int err;
+
+	if (!pcm)
+		return ENOMEM;
+	err = ops->alloc(&st, NULL);
+	/* digital silence and -70 dBFS are skipped, -45 dBFS is run */
+	for (int pass = 0; !err && pass < 3; pass++) {
+		unsigned long r0 = vad_silero_runs(st);
+
+		memset(pcm, 0, N * sizeof(*pcm));
+		if (level[pass] < 0)
+			test_speech_noise(pcm, N, level[pass], &seed);
+		for (size_t i = 0; !err && i + FRAME <= N; i += FRAME)
+			err = ops->process(st, pcm + i, FRAME, &p);
+		runs[pass] = vad_silero_runs(st) - r0;
+	}
+	if (!err) {
+		fprintf(stderr, "  silero gate: model runs in %d s: silence "
+			"%lu, -70 dBFS %lu, -45 dBFS %lu (of %d windows)\n",
+			SECS, runs[0], runs[1], runs[2], N / WIN);
+		if (runs[0] || runs[1] || runs[2] + 1 < N / WIN)
+			err = EPROTO;
+	}
+	/* speech right after skipped silence is still detected */
+	if (!err) {
+		memset(pcm, 0, N * sizeof(*pcm));
+		err = ops->process(st, pcm, FRAME, &p);
+	}
+	if (!err)
+		err = test_speech_synth(&sp, &ns, "Hello, can you hear me?");
+	for (size_t i = 0; !err && i + FRAME <= ns; i += FRAME) {
+		err = ops->process(st, sp + i, FRAME, &p);
+		pmax = p > pmax ? p : pmax;
+	}
+	if (!err && pmax < 0.5f)
+		err = EPROTO;
+
+	mem_deref(sp);
+	mem_deref(st);
+	mem_deref(pcm);
+	return err;
+}
+
+
 int test_vad_silero(void)
 {
 	const struct vad_ops *ops = vad_find("silero");
@@ -348,6 +405,8 @@ int test_vad_silero(void)
 		err = vad_check(ops, -45);
 	if (!err)
 		err = vad_noise_only(ops);
+	if (!err)
+		err = silero_gate(ops);
 	ops->close();
 	TEST_ERR(err);
 	return 0;
