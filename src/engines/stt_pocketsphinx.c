@@ -8,6 +8,14 @@
  * with the telephone value (data/pocketsphinx/feat.params) and pass it as
  * -featparams.
  *
+ * Narrowband speech (a G.711 call: nothing above 4 kHz) is given an
+ * artificial high band before the wideband model hears it: the band
+ * 3..4 kHz is mirrored onto 4..5 kHz at -12 dB (spectral folding).  The
+ * engine tells narrowband from wideband by the audio itself (energy above
+ * 6.5 kHz), so a PSTN call carried over Opus is folded too and a G.722
+ * call is not.  Digits, free speech and words are heard better with it
+ * (docs/internals/stt-and-vad.md, "Digits").
+ *
  * Modes: FREE searches the language model, loaded into the decoder on the
  * first FREE turn (a grammar-only call then costs ~1/3 of the memory).
  * YESNO, DIGITS and WORDS use JSGF grammars built at run time; each
@@ -45,17 +53,53 @@ enum {
 	PS_PARTIAL_EVERY = 10,       /* frames between partial results    */
 	PS_WARM_SAMPLES = 16000 * 3, /* speech heard before CMN is settled */
 	PS_REPLAY_MAX = 16000 * 15,  /* longest utterance decoded twice    */
+	PS_CHUNK = 320,              /* front-end block, samples          */
+	PS_BAND_FRAMES = 50,         /* loud blocks measured per call     */
 };
 
 /* -wip of the digits search: the probability of inserting a word (the
  * default is 0.65); smaller = fewer inserted words */
 #define PS_DIGITS_WIP 0.2f
+/* -pip of the digits search: phone insertion probability (default 1) */
+#define PS_DIGITS_PIP 0.5f
+
+/* Spectral folding: gain of the mirrored band (-12 dB), the high-pass
+ * that picks what is mirrored (3 kHz, 4th order), and the narrowband test:
+ * blocks louder than -45 dBFS, energy above 6.5 kHz (4th order) under
+ * -60 dB of the whole band.  Measured: G.711 speech -66..-83 dB, G.722
+ * speech -20..-52 dB (bench/ps_digits.c BANDSTAT=6500). */
+#define PS_FOLD_GAIN 0.25f
+#define PS_FOLD_HZ 3000.0
+#define PS_BAND_HZ 6500.0
+#define PS_BAND_LOUD (32768.0 * 32768.0 * 3.16e-5)
+#define PS_BAND_RATIO 1e-6
+
+/* Alternative pronunciations for the digits heard over the telephone:
+ * without the band above 4 kHz the model hears /s/ as /th/ and the /r/
+ * of "four" is lost (bench/ps_digits.c: 64% -> 87% exact with the fold,
+ * per voice in docs/internals/stt-and-vad.md). */
+static const char *const digit_prons[][2] = {
+	{"six(2)",   "TH IH K S"},
+	{"seven(2)", "TH EH V AH N"},
+	{"four(2)",  "F AO"},
+};
 
 static const char search_lm[]     = "lm";
 static const char search_yesno[]  = "yesno";
 static const char search_digits[] = "digits";
 
+/* Second-order section (RBJ cookbook), direct form I. */
+struct biquad {
+	float b0, b1, b2, a1, a2;
+};
+
+struct biquad_state {
+	float x1, x2, y1, y2;
+};
+
 /* set by init (main thread, before any session exists) */
+static struct biquad hp_fold, hp_band;
+
 static struct {
 	char hmm[PS_PATH_MAX];
 	char lm[PS_PATH_MAX];
@@ -89,6 +133,12 @@ struct ps_stt {
 	int16_t *replay;             /* this utterance, while not warm   */
 	size_t nreplay;
 	bool replay_lost;            /* too long to keep                 */
+	/* narrowband front end */
+	struct biquad_state fold[2];
+	struct biquad_state band[2];
+	bool odd;                    /* parity of the next sample        */
+	unsigned band_loud;          /* loud blocks measured             */
+	double band_hi, band_all;    /* their energy above 6.5 kHz, all  */
 };
 
 
@@ -99,6 +149,104 @@ static bool file_exists(const char *path, bool dir)
 	if (stat(path, &st))
 		return false;
 	return dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
+}
+
+
+static void biquad_highpass(struct biquad *q, double hz)
+{
+	double w = 2 * M_PI * hz / 16000.0, c = cos(w);
+	double al = sin(w) / (2 * M_SQRT1_2), a0 = 1 + al;
+
+	q->b0 = (float)((1 + c) / 2 / a0);
+	q->b1 = (float)(-(1 + c) / a0);
+	q->b2 = (float)((1 + c) / 2 / a0);
+	q->a1 = (float)(-2 * c / a0);
+	q->a2 = (float)((1 - al) / a0);
+}
+
+
+static inline float biquad_run(const struct biquad *q,
+			       struct biquad_state *s, float x)
+{
+	float y = q->b0 * x + q->b1 * s->x1 + q->b2 * s->x2 -
+		q->a1 * s->y1 - q->a2 * s->y2;
+
+	s->x2 = s->x1;
+	s->x1 = x;
+	s->y2 = s->y1;
+	s->y1 = y;
+	return y;
+}
+
+
+static bool band_is_narrow(const struct ps_stt *st)
+{
+	return !st->band_loud || st->band_hi < st->band_all * PS_BAND_RATIO;
+}
+
+
+/* Narrowband test on one block: true while the call's loud blocks have
+ * (almost) nothing above 6.5 kHz, or none was heard yet.  Measures the
+ * first PS_BAND_FRAMES loud blocks of a call, then keeps its answer. */
+static bool band_measure(struct ps_stt *st, const int16_t *pcm, size_t n)
+{
+	double hi = 0, all = 0;
+
+	if (st->band_loud >= PS_BAND_FRAMES)
+		return band_is_narrow(st);
+
+	for (size_t i = 0; i < n; i++) {
+		float x = pcm[i];
+		float z = biquad_run(&hp_band, &st->band[1],
+				     biquad_run(&hp_band, &st->band[0], x));
+
+		hi += (double)z * z;
+		all += (double)x * x;
+	}
+	if (all >= PS_BAND_LOUD * (double)n) {
+		st->band_hi += hi;
+		st->band_all += all;
+		++st->band_loud;
+	}
+	return band_is_narrow(st);
+}
+
+
+/* Spectral folding in place: x + g * (-1)^n * highpass(x) mirrors
+ * 3..4 kHz onto 4..5 kHz. */
+static void band_fold(struct ps_stt *st, int16_t *pcm, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		float x = pcm[i];
+		float z = biquad_run(&hp_fold, &st->fold[1],
+				     biquad_run(&hp_fold, &st->fold[0], x));
+		float y = x + (st->odd ? -PS_FOLD_GAIN : PS_FOLD_GAIN) * z;
+
+		st->odd = !st->odd;
+		pcm[i] = (int16_t)(y > 32767.0f ? 32767 :
+				   y < -32768.0f ? -32768 : lrintf(y));
+	}
+}
+
+
+/* Live audio to the decoder through the front end, in blocks. */
+static int process_live(struct ps_stt *st, const int16_t *pcm, size_t n)
+{
+	int16_t blk[PS_CHUNK];
+
+	for (size_t i = 0; i < n; i += PS_CHUNK) {
+		size_t m = n - i < PS_CHUNK ? n - i : PS_CHUNK;
+		const int16_t *p = pcm + i;
+
+		if (band_measure(st, p, m)) {
+			memcpy(blk, p, m * sizeof(*blk));
+			band_fold(st, blk, m);
+			p = blk;
+		}
+		if (ps_process_raw(st->ps, p, m, FALSE, FALSE) < 0)
+			return EIO;
+	}
+	return 0;
 }
 
 
@@ -135,6 +283,9 @@ static int ps_init_engine(const struct conf *conf)
 			  "missing", paths.featparams);
 		return ENOENT;
 	}
+
+	biquad_highpass(&hp_fold, PS_FOLD_HZ);
+	biquad_highpass(&hp_band, PS_BAND_HZ);
 
 	/* pocketsphinx logs a lot to stderr by default */
 	err_set_logfp(NULL);
@@ -199,6 +350,15 @@ static int ps_alloc(void **stp, const struct conf *conf)
 	if (!st->ps) {
 		err = ENOMEM;
 		goto out;
+	}
+
+	/* before any search exists: every search made later has them */
+	for (size_t i = 0; i < ARRAY_SIZE(digit_prons); i++) {
+		if (ps_add_word(st->ps, digit_prons[i][0], digit_prons[i][1],
+				FALSE) < 0) {
+			err = EINVAL;
+			goto out;
+		}
 	}
 
  out:
@@ -266,7 +426,7 @@ static int search_fixed_ensure(struct ps_stt *st, const char *name,
 			       const char *jsgf)
 {
 	cmd_ln_t *config;
-	float32 wip;
+	float32 wip, pip;
 	int err;
 
 	if (ps_get_fsg(st->ps, name))
@@ -274,15 +434,19 @@ static int search_fixed_ensure(struct ps_stt *st, const char *name,
 	if (strcmp(name, search_digits))
 		return grammar_set(st, name, jsgf);
 
-	/* A grammar search takes its word insertion probability (-wip)
-	 * from the decoder's config when it is built: the digits search
-	 * gets a smaller one, a stronger penalty (digits were inserted at
-	 * the pauses between digit groups); the others keep the default. */
+	/* A grammar search takes its word and phone insertion
+	 * probabilities (-wip, -pip) from the decoder's config when it is
+	 * built: the digits search gets smaller ones, stronger penalties
+	 * (digits were inserted at the pauses between digit groups, and
+	 * short words came out as two); the others keep the defaults. */
 	config = ps_get_config(st->ps);
 	wip = cmd_ln_float32_r(config, "-wip");
+	pip = cmd_ln_float32_r(config, "-pip");
 	cmd_ln_set_float32_r(config, "-wip", PS_DIGITS_WIP);
+	cmd_ln_set_float32_r(config, "-pip", PS_DIGITS_PIP);
 	err = grammar_set(st, name, jsgf);
 	cmd_ln_set_float32_r(config, "-wip", wip);
+	cmd_ln_set_float32_r(config, "-pip", pip);
 	return err;
 }
 
@@ -480,7 +644,7 @@ static int ps_feed(void *arg, const int16_t *pcm, size_t n)
 	if (!n)
 		return 0;
 
-	if (ps_process_raw(st->ps, pcm, n, FALSE, FALSE) < 0)
+	if (process_live(st, pcm, n))
 		return EIO;
 	if (st->replay && !st->replay_lost) {
 		if (st->nreplay + n <= PS_REPLAY_MAX) {
@@ -571,6 +735,12 @@ static int ps_finish(void *arg, struct stt_result *res)
 	if (st->replay && !st->replay_lost && st->nreplay) {
 		st->warm += st->nreplay;
 		if (0 == ps_start_utt(st->ps)) {
+			/* the replay is ours: folded in place, with what the
+			 * call's band turned out to be */
+			if (band_is_narrow(st)) {
+				memset(st->fold, 0, sizeof(st->fold));
+				band_fold(st, st->replay, st->nreplay);
+			}
 			(void)ps_process_raw(st->ps, st->replay, st->nreplay,
 					     FALSE, TRUE);
 			(void)ps_end_utt(st->ps);
