@@ -519,7 +519,18 @@ static ps_decoder_t *decoder_new(const char *args, const char *words)
 	}
 
 	if (!strcmp(mode, "digits")) {
-		if (grammar_set(ps, "digits", jsgf_digits, dwip)) {
+		char g[1024];
+		const char *extra = getenv("DIGITS_EXTRA");
+
+		/* DIGITS_EXTRA: more alternatives for <digit> */
+		str_ncpy(g, jsgf_digits, sizeof(g));
+		if (extra && strlen(g) + strlen(extra) + 8 < sizeof(g)) {
+			g[strlen(g) - 2] = '\0';
+			strcat(g, " | ");
+			strcat(g, extra);
+			strcat(g, ";\n");
+		}
+		if (grammar_set(ps, "digits", g, dwip)) {
 			ps_free(ps);
 			return NULL;
 		}
@@ -555,8 +566,12 @@ static void normalise(const char *hyp, char *out, size_t sz)
 		return;
 	}
 	for (const char *p = hyp; *p && o + 1 < sz; ) {
-		size_t len = strcspn(p, " ");
+		size_t len = strcspn(p, " "), skip = len;
 		char d = '\0';
+
+		/* "six_tel": a telephone pronunciation of "six" */
+		if (memchr(p, '_', len))
+			len = (size_t)((const char *)memchr(p, '_', len) - p);
 
 		if (len == 2 && !strncmp(p, "oh", 2))
 			d = '0';
@@ -569,7 +584,7 @@ static void normalise(const char *hyp, char *out, size_t sz)
 			out[o++] = d;
 			out[o] = '\0';
 		}
-		p += len;
+		p += skip;
 		p += strspn(p, " ");
 	}
 }

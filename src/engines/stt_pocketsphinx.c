@@ -74,19 +74,20 @@ enum {
 #define PS_BAND_LOUD (32768.0 * 32768.0 * 3.16e-5)
 #define PS_BAND_RATIO 1e-6
 
-/* Alternative pronunciations for the digits heard over the telephone:
- * without the band above 4 kHz the model hears /s/ as /th/ and the /r/
- * of "four" is lost (bench/ps_digits.c: 64% -> 87% exact with the fold,
- * per voice in docs/internals/stt-and-vad.md). */
+/* Telephone pronunciations of digits, as words of their own so only the
+ * narrowband digits grammar has them: without the band above 4 kHz the
+ * model hears /s/ as /th/, and the /r/ of "four" is lost.  On wideband
+ * speech they cost accuracy (docs/internals/stt-and-vad.md, "Digits"). */
 static const char *const digit_prons[][2] = {
-	{"six(2)",   "TH IH K S"},
-	{"seven(2)", "TH EH V AH N"},
-	{"four(2)",  "F AO"},
+	{"four_tel",  "F AO"},
+	{"six_tel",   "TH IH K S"},
+	{"seven_tel", "TH EH V AH N"},
 };
 
 static const char search_lm[]     = "lm";
 static const char search_yesno[]  = "yesno";
 static const char search_digits[] = "digits";
+static const char search_digits_tel[] = "digits_tel";
 
 /* Second-order section (RBJ cookbook), direct form I. */
 struct biquad {
@@ -420,6 +421,13 @@ static const char jsgf_digits[] =
 	"<digit> = zero | oh | one | two | three | four | five | six"
 	" | seven | eight | nine;\n";
 
+static const char jsgf_digits_tel[] =
+	"#JSGF V1.0;\n"
+	"grammar digits;\n"
+	"public <digits> = <digit>+;\n"
+	"<digit> = zero | oh | one | two | three | four | five | six"
+	" | seven | eight | nine | four_tel | six_tel | seven_tel;\n";
+
 
 /* The fixed grammar search name, built on first use. */
 static int search_fixed_ensure(struct ps_stt *st, const char *name,
@@ -431,7 +439,7 @@ static int search_fixed_ensure(struct ps_stt *st, const char *name,
 
 	if (ps_get_fsg(st->ps, name))
 		return 0;
-	if (strcmp(name, search_digits))
+	if (strcmp(name, search_digits) && strcmp(name, search_digits_tel))
 		return grammar_set(st, name, jsgf);
 
 	/* A grammar search takes its word and phone insertion
@@ -598,8 +606,10 @@ static int ps_start(void *arg, const struct stt_turn *turn,
 		search = search_yesno;
 		break;
 	case STT_MODE_DIGITS:
-		err = search_fixed_ensure(st, search_digits, jsgf_digits);
-		search = search_digits;
+		search = band_is_narrow(st) ? search_digits_tel :
+			search_digits;
+		err = search_fixed_ensure(st, search, search == search_digits ?
+					  jsgf_digits : jsgf_digits_tel);
 		break;
 	case STT_MODE_WORDS:
 		err = search_words_ensure(st, turn->words, name,
@@ -691,9 +701,13 @@ static void text_normalise(enum stt_mode mode, const char *hyp, char *out,
 
 	out[0] = '\0';
 	for (const char *p = hyp; *p && o + 1 < outsz; ) {
-		size_t len = strcspn(p, " ");
+		size_t len = strcspn(p, " "), skip = len;
+		const char *u = memchr(p, '_', len);
 		char d = '\0';
 
+		/* "six_tel" is "six" as heard over the telephone */
+		if (u)
+			len = (size_t)(u - p);
 		if (len == 2 && !strncmp(p, "oh", 2))
 			d = '0';
 		for (size_t i = 0; !d && i < 10; i++) {
@@ -705,7 +719,7 @@ static void text_normalise(enum stt_mode mode, const char *hyp, char *out,
 			out[o++] = d;
 			out[o] = '\0';
 		}
-		p += len;
+		p += skip;
 		p += strspn(p, " ");
 	}
 }
@@ -734,6 +748,16 @@ static int ps_finish(void *arg, struct stt_result *res)
 	 * few seconds of speech of a call only. */
 	if (st->replay && !st->replay_lost && st->nreplay) {
 		st->warm += st->nreplay;
+		/* the band may have been told only during this utterance */
+		if (st->mode == STT_MODE_DIGITS) {
+			bool tel = band_is_narrow(st);
+			const char *name = tel ? search_digits_tel :
+				search_digits;
+
+			if (!search_fixed_ensure(st, name, tel ?
+						 jsgf_digits_tel : jsgf_digits))
+				(void)ps_set_search(st->ps, name);
+		}
 		if (0 == ps_start_utt(st->ps)) {
 			/* the replay is ours: folded in place, with what the
 			 * call's band turned out to be */
