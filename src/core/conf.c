@@ -196,11 +196,15 @@ const struct conf_opt conf_opts[] = {
 	 0, 0, NULL, 0, NULL,
 	 "pocketsphinx model folder (en-us/, en-us.lm.bin, "
 	 "cmudict-en-us.dict)"},
-	{"stt_pocketsphinx_maxhmmpf", CONF_INT, "8000", 100, 100000, NULL,
+	{"stt_pocketsphinx_maxhmmpf", CONF_INT, "4000", 100, 100000, NULL,
 	 0, NULL,
 	 "pocketsphinx: most HMMs searched per frame (its own default is "
-	 "30000); 8000 cut CPU per utterance by a third with no loss of "
-	 "accuracy on phone speech (docs/benchmarks.md)"},
+	 "30000); with stt_pocketsphinx_maxwpf 8, 4000 takes 0.47x the CPU "
+	 "of pocketsphinx's defaults on phone speech at the same word "
+	 "error rate (docs/benchmarks.md)"},
+	{"stt_pocketsphinx_maxwpf", CONF_INT, "8", 1, 100000, NULL, 0, NULL,
+	 "pocketsphinx: most distinct words leaving the search per frame "
+	 "(its own default: no limit)"},
 	{"stt_pocketsphinx_fwdflat", CONF_BOOL, "false", 0, 0, NULL, 0, NULL,
 	 "pocketsphinx: run the second, flat-lexicon search pass (about "
 	 "20% more CPU; it did not improve accuracy on phone speech here)"},
