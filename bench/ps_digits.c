@@ -478,7 +478,11 @@ static ps_decoder_t *decoder_new(const char *args, const char *words)
 		"-featparams", AGENTLINE_DATADIR "/pocketsphinx/feat.params",
 		"-samprate", "16000",
 		"-logfn", "/dev/null",
-		"-maxhmmpf", "8000",
+		/* agentline's search effort (stt_pocketsphinx.c) */
+		"-maxhmmpf", "4000",
+		"-maxwpf", "8",
+		"-wbeam", "1e-20",
+		"-lponlybeam", "1e-20",
 		"-fwdflat", "no",
 	};
 

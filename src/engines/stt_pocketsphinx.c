@@ -62,6 +62,8 @@ enum {
 #define PS_DIGITS_WIP 0.2f
 /* -pip of the digits search: phone insertion probability (default 1) */
 #define PS_DIGITS_PIP 0.5f
+/* -pip of the yes/no search */
+#define PS_YESNO_PIP 3.0f
 
 /* Spectral folding: gain of the mirrored band (-12 dB), the high-pass
  * that picks what is mirrored (3 kHz, 4th order), and the narrowband test:
@@ -446,24 +448,38 @@ static int search_fixed_ensure(struct ps_stt *st, const char *name,
 			       const char *jsgf)
 {
 	cmd_ln_t *config;
-	float32 wip, pip;
+	float32 wip, pip, nwip, npip;
 	int err;
 
 	if (ps_get_fsg(st->ps, name))
 		return 0;
-	if (strcmp(name, search_digits) && strcmp(name, search_digits_tel))
-		return grammar_set(st, name, jsgf);
 
 	/* A grammar search takes its word and phone insertion
 	 * probabilities (-wip, -pip) from the decoder's config when it is
-	 * built: the digits search gets smaller ones, stronger penalties
+	 * built.  The digits search gets smaller ones, stronger penalties
 	 * (digits were inserted at the pauses between digit groups, and
-	 * short words came out as two); the others keep the defaults. */
+	 * short words came out as two); yes/no a larger -pip, which favours
+	 * the longer answers ("correct" was heard as "no" on noisy lines);
+	 * the others keep the defaults. */
+	if (!strcmp(name, search_yesno)) {
+		nwip = -1;
+		npip = PS_YESNO_PIP;
+	}
+	else if (!strcmp(name, search_digits) ||
+		 !strcmp(name, search_digits_tel)) {
+		nwip = PS_DIGITS_WIP;
+		npip = PS_DIGITS_PIP;
+	}
+	else {
+		return grammar_set(st, name, jsgf);
+	}
+
 	config = ps_get_config(st->ps);
 	wip = cmd_ln_float32_r(config, "-wip");
 	pip = cmd_ln_float32_r(config, "-pip");
-	cmd_ln_set_float32_r(config, "-wip", PS_DIGITS_WIP);
-	cmd_ln_set_float32_r(config, "-pip", PS_DIGITS_PIP);
+	if (nwip > 0)
+		cmd_ln_set_float32_r(config, "-wip", nwip);
+	cmd_ln_set_float32_r(config, "-pip", npip);
 	err = grammar_set(st, name, jsgf);
 	cmd_ln_set_float32_r(config, "-wip", wip);
 	cmd_ln_set_float32_r(config, "-pip", pip);
