@@ -13,8 +13,9 @@
  * 3..4 kHz is mirrored onto 4..5 kHz at -12 dB (spectral folding).  The
  * engine tells narrowband from wideband by the audio itself (energy above
  * 6.5 kHz), so a PSTN call carried over Opus is folded too and a G.722
- * call is not.  Digits, free speech and words are heard better with it
- * (docs/internals/stt-and-vad.md, "Digits").
+ * call is not.  Only the digits grammar hears the folded signal: it gains
+ * most (docs/internals/stt-and-vad.md, "Digits"), while free speech on a
+ * live call was heard worse with it.
  *
  * Modes: FREE searches the language model, loaded into the decoder on the
  * first FREE turn (a grammar-only call then costs ~1/3 of the memory).
@@ -248,7 +249,11 @@ static int process_live(struct ps_stt *st, const int16_t *pcm, size_t n)
 		size_t m = n - i < PS_CHUNK ? n - i : PS_CHUNK;
 		const int16_t *p = pcm + i;
 
-		if (band_measure(st, p, m)) {
+		/* the band is learnt in every mode, folded for digits only:
+		 * live calls' first sentences were heard worse folded
+		 * ("hello can you hear me" -> "pull you mean",
+		 * integ.agent_call) */
+		if (band_measure(st, p, m) && st->mode == STT_MODE_DIGITS) {
 			memcpy(blk, p, m * sizeof(*blk));
 			band_fold(st, blk, m);
 			p = blk;
@@ -789,7 +794,8 @@ static int ps_finish(void *arg, struct stt_result *res)
 		if (0 == ps_start_utt(st->ps)) {
 			/* the replay is ours: folded in place, with what the
 			 * call's band turned out to be */
-			if (band_is_narrow(st)) {
+			if (band_is_narrow(st) &&
+			    st->mode == STT_MODE_DIGITS) {
 				memset(st->fold, 0, sizeof(st->fold));
 				band_fold(st, st->replay, st->nreplay);
 			}
