@@ -16,7 +16,9 @@
  *     WORDS extra pronunciations "six(2)=S IH K S;oh(2)=OW"
  *   "engine" alone: agentline's stt_pocketsphinx as built (PRE none).
  *
- * Environment: MODE=digits|yesno|free  VOICES=slt,kal16,rms,awb
+ * Environment: MODE=digits|yesno|free|mixed  VOICES=slt,kal16,rms,awb
+ *   (mixed, engine only: digits and sentences alternate in one call;
+ *   "total" is digits exact, "WER" the sentences')
  *   N=48 (digit strings)  SEED=0 (another set of strings)  SET=test (test_stt_digits' 12 strings)  NOISE=-60 (dBFS line noise)  DWIP=0.2
  *   CODEC=PCMU|G722  VERBOSE=1 (print each error)
  *
@@ -233,7 +235,19 @@ static int voice_synth(size_t v, const char *voice, double noise,
 		unsigned seed = (unsigned)(i + 1 + 1000 * v);
 		size_t total;
 
-		if (!strcmp(mode, "digits") && use_test) {
+		if (!strcmp(mode, "mixed")) {
+			/* a call: digits, then a sentence, and so on */
+			if (i % 2)
+				str_ncpy(u->say, free_set[(i / 2) % 16],
+					 sizeof(u->say));
+			else
+				digits_make(i / 2, u->say, sizeof(u->say),
+					    u->expect);
+			if (i % 2)
+				str_ncpy(u->expect, u->say,
+					 sizeof(u->expect));
+		}
+		else if (!strcmp(mode, "digits") && use_test) {
 			str_ncpy(u->say, test_set[i][0], sizeof(u->say));
 			str_ncpy(u->expect, test_set[i][1],
 				 sizeof(u->expect));
@@ -732,6 +746,8 @@ static int run_engine(size_t v, struct tally *t)
 	for (size_t i = 0; !err && i < nutt; i++) {
 		const struct utt *u = &utts[v][i];
 
+		if (!strcmp(mode, "mixed"))
+			turn.mode = i % 2 ? STT_MODE_FREE : STT_MODE_DIGITS;
 		c0 = cpu_now();
 		err = ops->start(st, &turn, NULL, NULL);
 		for (size_t k = 0; !err && k < u->n; k += FRAME)
@@ -740,7 +756,20 @@ static int run_engine(size_t v, struct tally *t)
 			err = ops->finish(st, &res);
 		t->cpu_dec += cpu_now() - c0;
 		t->audio += (double)u->n / SRATE;
-		if (!err)
+		if (!err && !strcmp(mode, "mixed")) {
+			size_t nref = 0;
+
+			if (i % 2) {
+				t->edits += wer_edits(u->expect, res.text,
+						      &nref);
+				t->words += nref;
+			}
+			else {
+				++t->total;
+				t->exact += !strcmp(res.text, u->expect);
+			}
+		}
+		else if (!err)
 			score(t, u, res.text, voice_name[v]);
 	}
 	mem_deref(st);

@@ -79,12 +79,14 @@ enum {
 
 /* Telephone pronunciations of digits, as words of their own so only the
  * narrowband digits grammar has them: without the band above 4 kHz the
- * model hears /s/ as /th/, and the /r/ of "four" is lost.  On wideband
- * speech they cost accuracy (docs/internals/stt-and-vad.md, "Digits"). */
+ * model hears /s/ as /th/, and the /th/ of "three" and the /r/ of "four"
+ * are lost.  On wideband speech they cost accuracy
+ * (docs/internals/stt-and-vad.md, "Digits"). */
 static const char *const digit_prons[][2] = {
 	{"four_tel",  "F AO"},
 	{"six_tel",   "TH IH K S"},
 	{"seven_tel", "TH EH V AH N"},
+	{"three_tel", "R IY"},
 };
 
 static const char search_lm[]     = "lm";
@@ -445,7 +447,8 @@ static const char jsgf_digits_tel[] =
 	"grammar digits;\n"
 	"public <digits> = <digit>+;\n"
 	"<digit> = zero | oh | one | two | three | four | five | six"
-	" | seven | eight | nine | four_tel | six_tel | seven_tel;\n";
+	" | seven | eight | nine | three_tel | four_tel | six_tel"
+	" | seven_tel;\n";
 
 
 /* The fixed grammar search name, built on first use. */

@@ -320,7 +320,7 @@ int test_stt_digits(void)
 
 	/* Measured 11 of 12 (92%; "six oh two" -> "802"), 8 of 12 before
 	 * the narrowband front end and telephone pronunciations (bench:
-	 * 64-70% -> 88-93% exact on 240 strings, docs/internals/
+	 * 64-70% -> 90-94% exact on 240 strings, docs/internals/
 	 * stt-and-vad.md).  The issue asks for 90%. */
 	return grammar_run(STT_MODE_DIGITS, sv, ARRAY_SIZE(sv), "digits",
 			   90);
