@@ -47,6 +47,9 @@ enum {
 	MAX_FILLERS = 8,
 	TEXT_MAX = 4096,
 	AEC_TAIL = 3200,            /* 200 ms echo tail                    */
+	AEC_REF_FRAMES = 4,         /* frames sent, not yet cancelled      */
+	AEC_IDLE_MS = 400,          /* sent silence that idles the AEC     */
+	AEC_QUIET_PEAK = 8,         /* a sent frame this quiet is silence  */
 	TTS_LEAD_SILENCE = 64,      /* about -54 dBFS                      */
 	ONSET_MIN_MS = 60,          /* energy onset that barges in (full)  */
 	TAIL_MAX_MS = 240,          /* model VAD's tail trusted to energy  */
@@ -160,6 +163,10 @@ struct agent {
 	bool loud;                    /* this frame: the energy VAD voiced */
 	uint32_t quiet_ms;            /* since a frame both VADs voiced    */
 	int16_t raw[FRAME_SAMPLES];   /* this frame before echo cancelling */
+	/* echo canceller's reference: frames sent, oldest first */
+	int16_t aec_ref[AEC_REF_FRAMES][FRAME_SAMPLES];
+	unsigned ref_n;
+	uint32_t ref_quiet_ms;        /* we have sent silence for this long */
 	bool vad_raw;                 /* ...and the VAD should judge it    */
 	bool in_speech;
 	uint32_t speech_ms, silence_ms;
@@ -1658,9 +1665,23 @@ void agent_audio(struct agent *a, const int16_t *pcm, size_t n,
 		amd_feed(a, pcm, n);   /* the line as heard */
 
 	if (a->echo) {
+		static const int16_t zero[FRAME_SAMPLES];
+		const int16_t *ref = a->ref_n ? a->aec_ref[0] : zero;
 		uint64_t ein = 0, eout = 0;
 
-		speex_echo_capture(a->echo, pcm, clean);
+		/* The frame sent in the previous tick is the reference of
+		 * the frame heard now (the canceller finds the line's delay
+		 * within its tail).  After AEC_IDLE_MS of sent silence there
+		 * is no echo to cancel and the canceller's history is all
+		 * silence: it is skipped, and its state is what it would be
+		 * had it run, so the next reply resumes it cleanly. */
+		if (a->ref_quiet_ms >= AEC_IDLE_MS)
+			memcpy(clean, pcm, sizeof(clean));
+		else
+			speex_echo_cancellation(a->echo, pcm, ref, clean);
+		if (a->ref_n && --a->ref_n)
+			memmove(a->aec_ref[0], a->aec_ref[1],
+				a->ref_n * sizeof(a->aec_ref[0]));
 		speex_preprocess_run(a->pre, clean);
 		for (size_t i = 0; i < n; i++) {
 			ein += (uint64_t)((int32_t)pcm[i] * pcm[i]);
@@ -1686,8 +1707,25 @@ void agent_audio(struct agent *a, const int16_t *pcm, size_t n,
 
 void agent_sent(struct agent *a, const int16_t *pcm, size_t n)
 {
-	if (a && a->echo && n == FRAME_SAMPLES)
-		speex_echo_playback(a->echo, pcm);
+	int peak = 0;
+
+	if (!a || !a->echo || n != FRAME_SAMPLES)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		int v = pcm[i] < 0 ? -pcm[i] : pcm[i];
+		if (v > peak)
+			peak = v;
+	}
+	a->ref_quiet_ms = peak <= AEC_QUIET_PEAK ?
+		a->ref_quiet_ms + (uint32_t)(n * 1000 / 16000) : 0;
+	if (a->ref_quiet_ms > 60000)
+		a->ref_quiet_ms = 60000;
+	if (a->ref_n == AEC_REF_FRAMES) {   /* not heard: keep the newest */
+		memmove(a->aec_ref[0], a->aec_ref[1],
+			(AEC_REF_FRAMES - 1) * sizeof(a->aec_ref[0]));
+		a->ref_n--;
+	}
+	memcpy(a->aec_ref[a->ref_n++], pcm, n * sizeof(int16_t));
 }
 
 

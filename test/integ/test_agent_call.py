@@ -209,16 +209,35 @@ def barge(t, mode, min_speech_ms):
 def echo(t):
     greeting = ("Hello, this greeting comes back to me from the line and "
                 "must not interrupt itself.")
-    parts = [silence(t, 9, "s9")]
-    al, (left, right) = run_call(t, "echo", parts, 9,
+    parts = [silence(t, 14, "s14e")]
+    # the reprompts come after seconds of silence, when the echo
+    # canceller has been idle: it must resume in time for their echo
+    al, (left, right) = run_call(t, "echo", parts, 14,
                                  greeting_incoming=greeting,
+                                 silence_reprompt_secs=2,
+                                 silence_reprompt_max=2,
                                  _extra=("-rtp_echo",))
     t.check(not al.events_of("barge_in"), "echo: no barge-in",
             al.events())
+    t.check(not al.events_of("turn"), "echo: no caller turn from our own "
+            "voice", al.events_of("turn"))
     er = harness.envelope(right)
+    # agent speech separated by at least 1 s of quiet
+    segs, start, last = [], None, None
+    for i, v in enumerate(er):
+        if v > 1000:
+            if start is None or i - last > 100:
+                if start is not None:
+                    segs.append((start, last))
+                start = i
+            last = i
+    if start is not None:
+        segs.append((start, last))
     talk = sum(1 for v in er if v > 1000) * 10
     t.check(talk > 2500, "echo: the greeting played out (%d ms of "
             "agent speech)" % talk)
+    t.check(len(segs) >= 3, "echo: greeting and two reprompts played "
+            "(%d segments)" % len(segs), segs)
 
 
 def body(t):
