@@ -21,6 +21,9 @@
  *   "total" is digits exact, "WER" the sentences')
  *   N=48 (digit strings)  SEED=0 (another set of strings)  SET=test (test_stt_digits' 12 strings)  NOISE=-60 (dBFS line noise)  DWIP=0.2
  *   CODEC=PCMU|G722  VERBOSE=1 (print each error)
+ *   PHONE=1 (PCMU as a caller's phone sends it: a sharp 8 kHz filter
+ *   before mu-law, like sox in the integration tests; default: the
+ *   audio went through agentline's own encoder)
  *
  * Built by `cmake --build BUILD --target ps-digits` (not by default).
  */
@@ -31,6 +34,8 @@
 #include <string.h>
 #include <time.h>
 #include <re.h>
+#include <rem.h>
+#include <speex/speex_resampler.h>
 #include <pocketsphinx.h>
 #include <sphinxbase/err.h>
 #include <sphinxbase/jsgf.h>
@@ -191,11 +196,48 @@ static void noise_add(int16_t *pcm, size_t n, double dbfs, unsigned *seed)
 }
 
 
+static int hqdown;
+
+/* A caller's phone: a sharp 8 kHz anti-alias filter (speex quality 10,
+ * like sox), mu-law; then agentline's own decoder. */
+static int channel_phone(int16_t *pcm, size_t n)
+{
+	SpeexResamplerState *rs = speex_resampler_init(1, SRATE, 8000, 10,
+							NULL);
+	struct codec_state *dec = NULL;
+	int16_t *nb = mem_zalloc(n / 2 * sizeof(*nb) + 64, NULL);
+	spx_uint32_t ilen = (spx_uint32_t)n, olen = (spx_uint32_t)(n / 2);
+	int err = 0;
+
+	if (!rs || !nb)
+		return ENOMEM;
+	speex_resampler_skip_zeros(rs);
+	speex_resampler_process_int(rs, 0, pcm, &ilen, nb, &olen);
+	speex_resampler_destroy(rs);
+	err = codec_state_alloc(&dec, codec_info(CODEC_PCMU));
+	for (size_t i = 0; !err && i < n / 2; i += FRAME / 2) {
+		uint8_t pl[FRAME / 2];
+		size_t m = FRAME;
+
+		for (size_t k = 0; k < FRAME / 2; k++)
+			pl[k] = g711_pcm2ulaw(nb[i + k] == INT16_MIN ?
+					      -INT16_MAX : nb[i + k]);
+		err = codec_decode(dec, pl, sizeof(pl), pcm + 2 * i, &m);
+	}
+	mem_deref(dec);
+	mem_deref(nb);
+	return err;
+}
+
+
 static int channel(int16_t *pcm, size_t n, enum codec_id id)
 {
 	struct codec_state *enc = NULL, *dec = NULL;
 	uint8_t pl[CODEC_MAX_PAYLOAD];
 	int err;
+
+	if (hqdown && id == CODEC_PCMU)
+		return channel_phone(pcm, n);
 
 	err  = codec_state_alloc(&enc, codec_info(id));
 	err |= codec_state_alloc(&dec, codec_info(id));
@@ -848,6 +890,8 @@ int main(int argc, char **argv)
 		dwip = atof(e);
 	if ((e = getenv("VERBOSE")))
 		verbose = atoi(e);
+	if ((e = getenv("PHONE")))
+		hqdown = atoi(e);
 	if ((e = getenv("CODEC")) && !strcmp(e, "G722"))
 		cid = CODEC_G722;
 	str_ncpy(vbuf, getenv("VOICES") ? getenv("VOICES") :
