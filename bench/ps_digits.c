@@ -21,6 +21,9 @@
  *   "total" is digits exact, "WER" the sentences')
  *   N=48 (digit strings)  SEED=0 (another set of strings)  SET=test (test_stt_digits' 12 strings)  NOISE=-60 (dBFS line noise)  DWIP=0.2
  *   CODEC=PCMU|G722  VERBOSE=1 (print each error)
+ *   RAW=file.raw TEXT="expected words" (16 kHz s16le mono: that audio
+ *   as the first utterance of a call, e.g. what a live call's
+ *   recogniser was fed)
  *   PHONE=1 (PCMU as a caller's phone sends it: a sharp 8 kHz filter
  *   before mu-law, like sox in the integration tests; default: the
  *   audio went through agentline's own encoder)
@@ -917,6 +920,26 @@ int main(int argc, char **argv)
 	if (err)
 		return 1;
 	err_set_logfp(NULL);
+	/* RAW=file.raw (16 kHz s16le mono) TEXT=expected: that audio alone,
+	 * as one utterance of a call (MODE=free) */
+	if ((e = getenv("RAW"))) {
+		FILE *f = fopen(e, "rb");
+		struct utt *u = &utts[0][0];
+
+		if (!f)
+			return 1;
+		u->pcm = mem_zalloc(CAP * sizeof(int16_t), NULL);
+		u->n = fread(u->pcm, sizeof(int16_t), CAP, f);
+		u->n -= u->n % FRAME;
+		fclose(f);
+		str_ncpy(u->say, getenv("TEXT") ? getenv("TEXT") : "",
+			 sizeof(u->say));
+		str_ncpy(u->expect, u->say, sizeof(u->expect));
+		voice_name[0] = "raw";
+		nvoices = 1;
+		nutt = 1;
+		vbuf[0] = '\0';
+	}
 	for (char *t = strtok_r(vbuf, ",", &save); t && nvoices < MAX_VOICES;
 	     t = strtok_r(NULL, ",", &save)) {
 		voice_name[nvoices] = t;
