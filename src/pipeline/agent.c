@@ -1667,6 +1667,7 @@ void agent_audio(struct agent *a, const int16_t *pcm, size_t n,
 	if (a->echo) {
 		static const int16_t zero[FRAME_SAMPLES];
 		const int16_t *ref = a->ref_n ? a->aec_ref[0] : zero;
+		bool idle = a->ref_quiet_ms >= AEC_IDLE_MS;
 		uint64_t ein = 0, eout = 0;
 
 		/* The frame sent in the previous tick is the reference of
@@ -1674,28 +1675,35 @@ void agent_audio(struct agent *a, const int16_t *pcm, size_t n,
 		 * within its tail).  After AEC_IDLE_MS of sent silence there
 		 * is no echo to cancel and the canceller's history is all
 		 * silence: it is skipped, and its state is what it would be
-		 * had it run, so the next reply resumes it cleanly. */
-		if (a->ref_quiet_ms >= AEC_IDLE_MS)
-			memcpy(clean, pcm, sizeof(clean));
-		else
+		 * had it run, so the next reply resumes it cleanly.  The
+		 * residual echo suppressor (speex's preprocessor, with the
+		 * denoiser it is part of) runs only while the canceller does:
+		 * it cost as much as the canceller itself. */
+		if (!idle) {
 			speex_echo_cancellation(a->echo, pcm, ref, clean);
+			speex_preprocess_run(a->pre, clean);
+		}
 		if (a->ref_n && --a->ref_n)
 			memmove(a->aec_ref[0], a->aec_ref[1],
 				a->ref_n * sizeof(a->aec_ref[0]));
-		speex_preprocess_run(a->pre, clean);
-		for (size_t i = 0; i < n; i++) {
-			ein += (uint64_t)((int32_t)pcm[i] * pcm[i]);
-			eout += (uint64_t)((int32_t)clean[i] * clean[i]);
+		a->vad_raw = false;
+		if (!idle) {
+			for (size_t i = 0; i < n; i++) {
+				ein += (uint64_t)((int32_t)pcm[i] * pcm[i]);
+				eout += (uint64_t)((int32_t)clean[i] *
+						   clean[i]);
+			}
+			/* a canceller that has not converged (or has nothing
+			 * to cancel) can add a filtered copy of our own
+			 * voice: then the VAD judges the line as it came in,
+			 * so the agent does not interrupt itself; the
+			 * recogniser keeps the cancelled signal (switching
+			 * per frame would hurt it) */
+			a->vad_raw = eout > ein;
+			if (a->vad_raw)
+				memcpy(a->raw, pcm, sizeof(a->raw));
+			pcm = clean;
 		}
-		/* a canceller that has not converged (or has nothing to
-		 * cancel) can add a filtered copy of our own voice: then the
-		 * VAD judges the line as it came in, so the agent does not
-		 * interrupt itself; the recogniser keeps the cancelled
-		 * signal (switching per frame would hurt it) */
-		a->vad_raw = eout > ein;
-		if (a->vad_raw)
-			memcpy(a->raw, pcm, sizeof(a->raw));
-		pcm = clean;
 	}
 	if (0 == frame_audio(&f, pcm, n, ts_ms, pipeline_gen(a->pl))) {
 		pipeline_input(a->pl, f, FRAME_DOWN);
