@@ -15,7 +15,8 @@
  * 6.5 kHz), so a PSTN call carried over Opus is folded too and a G.722
  * call is not.  Only the digits grammar hears the folded signal: it gains
  * most (docs/internals/stt-and-vad.md, "Digits"), while free speech on a
- * live call was heard worse with it.
+ * live call was heard worse with it.  Folded and plain turns each keep
+ * their own cepstral mean (cmn_select).
  *
  * Modes: FREE searches the language model, loaded into the decoder on the
  * first FREE turn (a grammar-only call then costs ~1/3 of the memory).
@@ -36,6 +37,7 @@
 #include <pocketsphinx.h>
 #include <sphinxbase/ckd_alloc.h>
 #include <sphinxbase/err.h>
+#include <sphinxbase/feat.h>
 #include <sphinxbase/jsgf.h>
 #include "core/conf.h"
 #include "core/log.h"
@@ -56,6 +58,7 @@ enum {
 	PS_REPLAY_MAX = 16000 * 15,  /* longest utterance decoded twice    */
 	PS_CHUNK = 320,              /* front-end block, samples          */
 	PS_BAND_FRAMES = 50,         /* loud blocks measured per call     */
+	PS_CEP_MAX = 32,             /* cepstral coefficients kept        */
 };
 
 /* -wip of the digits search: the probability of inserting a word (the
@@ -153,6 +156,15 @@ struct ps_stt {
 	bool odd;                    /* parity of the next sample        */
 	unsigned band_loud;          /* loud blocks measured             */
 	double band_hi, band_all;    /* their energy above 6.5 kHz, all  */
+	/* The cepstral mean of the other front end (folded digits turns
+	 * or plain turns): each keeps its own, as if two channels */
+	struct {
+		mfcc_t mean[PS_CEP_MAX];
+		mfcc_t sum[PS_CEP_MAX];
+		int32 nframe;
+		bool set;
+	} cmn_other;
+	bool cmn_folded;             /* the decoder's mean is the fold's */
 };
 
 
@@ -240,6 +252,39 @@ static void band_fold(struct ps_stt *st, int16_t *pcm, size_t n)
 		pcm[i] = (int16_t)(y > 32767.0f ? 32767 :
 				   y < -32768.0f ? -32768 : lrintf(y));
 	}
+}
+
+
+/* Between utterances: give the decoder the cepstral mean of the front
+ * end the next turn uses, keeping the other's.  Folding digits turns
+ * only, with one mean for both, cost mixed calls 10-26 points of digits
+ * and 4-8 of free-speech WER (docs/internals/stt-and-vad.md). */
+static void cmn_select(struct ps_stt *st, bool folded)
+{
+	feat_t *feat = ps_get_feat(st->ps);
+	cmn_t *c = feat ? feat->cmn_struct : NULL;
+	mfcc_t mean[PS_CEP_MAX], sum[PS_CEP_MAX];
+	int32 nframe;
+	size_t n;
+
+	if (folded == st->cmn_folded || !c || c->veclen <= 0 ||
+	    c->veclen > PS_CEP_MAX)
+		return;
+	st->cmn_folded = folded;
+	n = (size_t)c->veclen * sizeof(mfcc_t);
+
+	memcpy(mean, c->cmn_mean, n);
+	memcpy(sum, c->sum, n);
+	nframe = c->nframe;
+	if (st->cmn_other.set) {
+		memcpy(c->cmn_mean, st->cmn_other.mean, n);
+		memcpy(c->sum, st->cmn_other.sum, n);
+		c->nframe = st->cmn_other.nframe;
+	}
+	memcpy(st->cmn_other.mean, mean, n);
+	memcpy(st->cmn_other.sum, sum, n);
+	st->cmn_other.nframe = nframe;
+	st->cmn_other.set = true;
 }
 
 
@@ -661,6 +706,7 @@ static int ps_start(void *arg, const struct stt_turn *turn,
 
 	if (ps_set_search(st->ps, search))
 		return EINVAL;
+	cmn_select(st, turn->mode == STT_MODE_DIGITS && band_is_narrow(st));
 	if (ps_start_utt(st->ps))
 		return EINVAL;
 
@@ -809,6 +855,12 @@ static int ps_finish(void *arg, struct stt_result *res)
 		}
 		if (st->warm >= PS_WARM_SAMPLES)
 			st->replay = mem_deref(st->replay);
+	}
+
+	/* a wideband call has one front end, one mean: the one adapted */
+	if (st->cmn_folded && st->band_loud && !band_is_narrow(st)) {
+		st->cmn_folded = false;
+		st->cmn_other.set = false;
 	}
 
 	hyp = ps_get_hyp(st->ps, &score);
