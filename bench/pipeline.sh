@@ -29,11 +29,14 @@
 #   PIPE_ONLY="v2v barge cap"  V2V_TURNS=22  BARGE_N=12
 #   BARGE_RUNS="full gated" (MODE[,key=value...], e.g. full,echo_cancel=false)
 #   CAP_STEPS="5 10 15 20 25 30"  CAP_WORKERS="2 4"  CAP_WINDOW=20 (s)
-#   CAP_RAMP=5 (calls/s)  CAP_PERF_STEPS="20 30" (perf on the first
+#   CAP_RAMP=5 (calls/s; 1 spreads 20 callers over the 20 s loop instead of
+#   having them talk in step)  CAP_PERF_STEPS="20 30" (perf on the first
 #   CAP_WORKERS value at these steps, after the window; empty = none)
 #   CAP_SETTLE=0 (s between "all calls up" and the CPU window: 0 takes
 #   the calls' start-up, recogniser construction included, into the
 #   window; 40 or more measures talking calls in their steady state)
+#   CAP_SET="key=value ..." (more settings for the capacity steps, e.g.
+#   workers_nice=0)
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -118,7 +121,8 @@ start_al()             # tag, extra --set key=value...
 	   --set rtp_port_min=$AL_RTP_MIN --set rtp_port_max=$AL_RTP_MAX
 	   --set greeting_incoming=Hi. --set filler_delay_ms=0 --set brain=parrot
 	   --set silence_reprompt_secs=0 --set record_dir="$d/rec"
-	   --set events_file="$d/events.jsonl" --set log_level=info)
+	   --set events_file="$d/events.jsonl" --set data_dir="$d/data"
+	   --set log_level=info)
 	for s in "$@"; do a+=(--set "$s"); done
 	note_cmd "agentline ${a[*]}"
 	"$AGENTLINE" "${a[@]}" >"$d/agentline.log" 2>&1 &
@@ -265,7 +269,8 @@ bench_cap()
 			extra=0
 			[ -n "$prof" ] && extra=6
 			hold=$(( (ramp + 3 + CAP_SETTLE + CAP_WINDOW + extra + 2) * 1000 ))
-			start_al "$tag" workers=$w
+			# shellcheck disable=SC2086
+			start_al "$tag" workers=$w ${CAP_SET:-}
 			sleep 1
 			idle=$(rss_kb "$AL_PID")
 			log "cap: workers $w, $n calls (ramp ${ramp}s, hold $((hold / 1000))s)"
