@@ -55,6 +55,7 @@ enum {
 	TAIL_MAX_MS = 240,          /* model VAD's tail trusted to energy  */
 	TAIL_FEED_MS = 300,         /* pause heard by STT before it waits  */
 	TAIL_HOLD_FRAMES = 50,      /* pause held back from STT (1 s)      */
+	TAIL_WARM_MS = 4000,        /* heard by STT before pauses are held */
 	DTMF_MAX = 32,              /* digits of one keypad turn           */
 	DTMF_GAP_MS = 2000,         /* pause that ends a keypad turn       */
 	UTT_MAX_SAMPLES = 16000 * 30, /* kept audio of one utterance      */
@@ -175,6 +176,7 @@ struct agent {
 	unsigned preroll_n, preroll_pos;
 	struct frame *tail[TAIL_HOLD_FRAMES];   /* pause not yet fed to STT */
 	unsigned tail_n;
+	uint32_t stt_heard_ms;        /* audio given to the recogniser     */
 	/* STT */
 	struct stt_sess *stt;
 	int16_t batch[FRAME_SAMPLES * STT_BATCH_FRAMES];
@@ -1301,12 +1303,16 @@ static void vad_process(struct proc *p, struct frame *f, enum frame_dir d)
 		return;
 	}
 
-	if (voiced) {
-		tail_release(a, p);
+	/* a call's first seconds are heard whole: pocketsphinx decodes them
+	 * again with the cepstral mean they adapted, and the closing
+	 * silence is part of that mean (held back, first sentences over
+	 * WebRTC were heard worse: "hello can you hear me" -> "uni") */
+	if (voiced || a->silence_ms < TAIL_FEED_MS ||
+	    a->stt_heard_ms < TAIL_WARM_MS) {
+		if (voiced)
+			tail_release(a, p);
 		proc_push(p, f, FRAME_DOWN);
-	}
-	else if (a->silence_ms < TAIL_FEED_MS) {
-		proc_push(p, f, FRAME_DOWN);
+		a->stt_heard_ms += fms;
 	}
 	else {
 		tail_hold(a, p, f);
